@@ -1,0 +1,45 @@
+"""genro-storage: one API for files on local disk, memory, S3 and any fsspec backend.
+
+>>> from genro_storage import StorageManager
+>>> storage = StorageManager()
+>>> storage.configure([{'name': 'scratch', 'type': 'memory'}])
+>>> storage.node('scratch:hello.txt').write('hi')
+2
+"""
+
+from .backends import StorageBackend
+from .errors import (
+    MountNotFoundError,
+    StorageConfigError,
+    StorageError,
+    StorageExistsError,
+    StorageIsADirectoryError,
+    StorageNotADirectoryError,
+    StorageNotFoundError,
+    StorageOSError,
+    StoragePathError,
+    StoragePermissionError,
+    UnsupportedOperationError,
+)
+from .manager import Mount, StorageManager
+from .node import StorageNode
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "StorageManager",
+    "StorageNode",
+    "StorageBackend",
+    "Mount",
+    "StorageError",
+    "StorageConfigError",
+    "StoragePathError",
+    "MountNotFoundError",
+    "UnsupportedOperationError",
+    "StorageOSError",
+    "StorageNotFoundError",
+    "StorageExistsError",
+    "StoragePermissionError",
+    "StorageIsADirectoryError",
+    "StorageNotADirectoryError",
+]

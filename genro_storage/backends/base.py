@@ -1,0 +1,207 @@
+"""The backend contract: a few primitives every backend implements, the rest derived.
+
+A backend receives canonical paths only (relative to its root, ``/``-separated, ``''``
+for the root, already checked by :mod:`genro_storage.paths`) and raises the builtin
+``OSError`` subclasses (``FileNotFoundError``, ``IsADirectoryError``...); the node layer
+turns them into :mod:`genro_storage.errors` classes naming the mount and path.
+
+Subclasses must implement :meth:`info`, :meth:`listdir`, :meth:`mkdir`, :meth:`delete`,
+and either :meth:`open_read` / :meth:`open_write` or :meth:`read_bytes` /
+:meth:`write_bytes` (each pair has a default built on the other). Everything else has a
+default built on those and may be overridden by a shortcut (a server-side copy, a rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from typing import IO, Any, ClassVar
+
+from ..errors import StorageConfigError
+
+__all__ = ["StorageBackend", "AtomicWriter", "CHUNK_SIZE"]
+
+#: Bytes moved per read when streaming: large enough to amortise per-call cost on
+#: object stores, small enough to keep copies and hashes O(1) in memory.
+CHUNK_SIZE = 1024 * 1024
+
+
+class AtomicWriter(io.BufferedIOBase):
+    """A binary write handle whose data appears at its destination only on :meth:`close`.
+
+    ``commit`` publishes what was written (rename a temp file, complete an upload),
+    ``discard`` throws it away. Leaving a ``with`` block by an exception discards, so a
+    failed write never replaces the previous content with a half file.
+    """
+
+    def __init__(self, raw: IO[bytes], commit: Callable[[], None], discard: Callable[[], None]):
+        self._raw = raw
+        self._commit = commit
+        self._discard = discard
+        self._done = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:  # type: ignore[override]
+        if self._done:
+            raise ValueError("write to a closed file")
+        self._raw.write(data)
+        return len(memoryview(data))
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def flush(self) -> None:
+        if not self._done:
+            self._raw.flush()
+
+    @property
+    def closed(self) -> bool:  # type: ignore[override]
+        return self._done
+
+    def close(self) -> None:
+        """Publish the written data at the destination name."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._commit()
+        except BaseException:
+            self._discard()
+            raise
+
+    def discard(self) -> None:
+        """Throw the written data away; the destination keeps its previous content."""
+        if self._done:
+            return
+        self._done = True
+        self._discard()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()
+
+    def __del__(self) -> None:
+        # An abandoned handle was never closed on purpose: keep the old content.
+        if not getattr(self, "_done", True):
+            self.discard()
+
+
+class StorageBackend:
+    """Base class of every backend; subclass it for a custom one.
+
+    ``__init__`` receives the mount name and the mount's configuration keys as keyword
+    arguments; a subclass takes the keys it knows and passes the rest up, where any key
+    left over is refused by name (typos must not be dropped silently).
+    """
+
+    #: Whether files can be written (False for http and other read-only sources).
+    writable: ClassVar[bool] = True
+    #: Whether the backend has folders (False for base64, where the path is the data).
+    has_folders: ClassVar[bool] = True
+    #: Whether ``write_bytes`` may return a new path for the node (base64).
+    path_is_data: ClassVar[bool] = False
+
+    def __init__(self, mount: str, **options: Any):
+        for key in options:
+            raise StorageConfigError(f"unknown key for a {type(self).__name__} mount", mount=mount, key=key)
+        self.mount = mount
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} mount={self.mount!r}>"
+
+    # -- primitives every backend implements -------------------------------------
+
+    def info(self, path: str) -> dict[str, Any]:
+        """Return ``{'type': 'file'|'directory', 'size': int, 'mtime': float|None}``.
+
+        Backends may add ``'etag'`` (an opaque validator) and ``'md5'`` (hex digest) when
+        their service provides them for free. Raises ``FileNotFoundError``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must provide info()")
+
+    def listdir(self, path: str) -> list[str]:
+        """Return the names of the folder's children (not sorted, no ``.`` entries)."""
+        raise NotImplementedError(f"{type(self).__name__} must provide listdir()")
+
+    def mkdir(self, path: str) -> None:
+        """Create the folder ``path`` and any missing parents; an existing folder is fine."""
+        raise NotImplementedError(f"{type(self).__name__} must provide mkdir()")
+
+    def delete(self, path: str) -> None:
+        """Delete a file, or a folder with everything under it. Raises ``FileNotFoundError``."""
+        raise NotImplementedError(f"{type(self).__name__} must provide delete()")
+
+    def open_read(self, path: str) -> IO[bytes]:
+        """Open ``path`` for streaming binary reads."""
+        if type(self).read_bytes is StorageBackend.read_bytes:
+            raise NotImplementedError(f"{type(self).__name__} must provide open_read() or read_bytes()")
+        return io.BytesIO(self.read_bytes(path))
+
+    def open_write(self, path: str) -> AtomicWriter:
+        """Open ``path`` for binary writing; the data appears only when the handle closes."""
+        if type(self).write_bytes is StorageBackend.write_bytes:
+            raise NotImplementedError(f"{type(self).__name__} must provide open_write() or write_bytes()")
+        buffer = io.BytesIO()
+        return AtomicWriter(buffer, lambda: self.write_bytes(path, buffer.getvalue()), buffer.close)
+
+    # -- derived operations; override by a shortcut -------------------------------
+
+    def read_bytes(self, path: str) -> bytes:
+        """Return the whole content of ``path``."""
+        with self.open_read(path) as f:
+            return f.read()
+
+    def write_bytes(self, path: str, data: bytes) -> str | None:
+        """Replace the content of ``path`` with ``data`` atomically.
+
+        Returns a new path when the backend stores data in the path (base64), else None.
+        """
+        with self.open_write(path) as f:
+            f.write(data)
+        return None
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.info(path)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def isfile(self, path: str) -> bool:
+        try:
+            return self.info(path)["type"] == "file"
+        except FileNotFoundError:
+            return False
+
+    def isdir(self, path: str) -> bool:
+        try:
+            return self.info(path)["type"] == "directory"
+        except FileNotFoundError:
+            return False
+
+    def md5(self, path: str) -> str:
+        """Hex MD5 of the content: the service's checksum when it has one, else computed."""
+        known = self.info(path).get("md5")
+        if known:
+            return known
+        digest = hashlib.md5(usedforsecurity=False)
+        with self.open_read(path) as f:
+            while chunk := f.read(CHUNK_SIZE):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def copy(self, src: str, dst: str) -> None:
+        """Copy a file within this backend (override with a server-side copy)."""
+        with self.open_read(src) as reader, self.open_write(dst) as writer:
+            while chunk := reader.read(CHUNK_SIZE):
+                writer.write(chunk)
+
+    def move(self, src: str, dst: str) -> None:
+        """Move a file within this backend (override with a rename); the copy completes first."""
+        self.copy(src, dst)
+        self.delete(src)

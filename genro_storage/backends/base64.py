@@ -1,0 +1,53 @@
+"""The base64 backend: the path is the data, so a node can carry a small file inline.
+
+``storage.node('inline:aGVsbG8=').read()`` returns ``'hello'``. Writing encodes the new
+content and moves the node to the new path (URL-safe alphabet, so it never holds ``/``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from .base import StorageBackend
+
+__all__ = ["Base64Backend"]
+
+
+class Base64Backend(StorageBackend):
+    """Data carried in the path itself; there are no folders and nothing to delete."""
+
+    has_folders = False
+    path_is_data = True
+
+    def _decode(self, path: str) -> bytes:
+        data = path.replace("-", "+").replace("_", "/")
+        try:
+            return base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise FileNotFoundError(2, "not valid base64 data", path) from None
+
+    def info(self, path: str) -> dict[str, Any]:
+        if not path:
+            return {"type": "directory", "size": 0, "mtime": None}
+        return {"type": "file", "size": len(self._decode(path)), "mtime": None}
+
+    def read_bytes(self, path: str) -> bytes:
+        if not path:
+            raise IsADirectoryError(21, "Is a directory", path)
+        return self._decode(path)
+
+    def write_bytes(self, path: str, data: bytes) -> str:
+        return base64.urlsafe_b64encode(bytes(data)).decode("ascii")
+
+    def listdir(self, path: str) -> list[str]:
+        if path:
+            raise NotADirectoryError(20, "Not a directory", path)
+        return []
+
+    def mkdir(self, path: str) -> None:
+        raise PermissionError(1, "base64 mounts have no folders", path)
+
+    def delete(self, path: str) -> None:
+        raise PermissionError(1, "base64 data lives in the path: there is nothing to delete", path)

@@ -1,0 +1,336 @@
+"""Backends on an fsspec filesystem: s3 (s3fs), http (read-only), any fsspec protocol.
+
+``backend.fs`` is the filesystem itself, for direct access without lock-in. Writes go
+through fsspec's transactional files (``autocommit=False``): the object is published by
+``commit()`` on a clean close and thrown away by ``discard()`` otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+from collections.abc import Callable
+from typing import IO, Any
+
+import fsspec
+
+from ..errors import StorageConfigError
+from .base import AtomicWriter, StorageBackend
+
+__all__ = ["FsspecBackend", "S3Backend", "HttpBackend"]
+
+_MTIME_KEYS = ("mtime", "LastModified", "last_modified", "updated", "modified", "created", "last-modified")
+
+
+def _timestamp(value: Any) -> float | None:
+    """Seconds since the epoch from the many shapes fsspec implementations use."""
+    if value is None:
+        return None
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.timezone.utc)
+        return value.timestamp()
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return _timestamp(_dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                return _timestamp(parsedate_to_datetime(value))
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+class _SpooledUpload:
+    """Buffers a write in memory up to one block, then streams through fsspec.
+
+    A small file is published with one ``pipe_file`` (a single PUT on object stores); a
+    larger one streams through a transactional file (``autocommit=False``: a multipart
+    upload that ``commit()`` completes and ``discard()`` aborts), so memory stays bounded.
+    """
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, full: str):
+        self.fs = fs
+        self.full = full
+        self.limit = max(int(getattr(fs, "blocksize", 0) or 0), 5 * 2**20)
+        self.buffer: io.BytesIO | None = io.BytesIO()
+        self.file: Any = None
+        self.written = 0
+
+    def write(self, data: Any) -> int:
+        size = len(memoryview(data))
+        self.written += size
+        if self.file is not None:
+            self.file.write(data)
+        else:
+            assert self.buffer is not None
+            self.buffer.write(data)
+            if self.buffer.tell() >= self.limit:
+                self.file = self.fs.open(self.full, "wb", autocommit=False)
+                self.file.write(self.buffer.getbuffer())
+                self.buffer = None
+        return size
+
+    def tell(self) -> int:
+        return self.written
+
+    def flush(self) -> None:
+        pass
+
+    def commit(self) -> None:
+        if self.file is None:
+            assert self.buffer is not None
+            self.fs.pipe_file(self.full, self.buffer.getvalue())
+            self.buffer = None
+        else:
+            self.file.close()
+            self.file.commit()
+        self.fs.invalidate_cache(self.full)
+
+    def discard(self) -> None:
+        self.buffer = None
+        if self.file is not None:
+            self.file.discard()
+            self.file.closed = True
+
+
+class FsspecBackend(StorageBackend):
+    """Any fsspec filesystem: ``type`` is the fsspec protocol, extra keys its options.
+
+    ``path`` (optional, may be a callable resolved at each access) is the folder inside
+    the filesystem that the mount's root maps to.
+    """
+
+    def __init__(
+        self,
+        mount: str,
+        *,
+        protocol: str | None = None,
+        path: str | Callable[[], str] | None = None,
+        fs: fsspec.AbstractFileSystem | None = None,
+        **fs_options: Any,
+    ):
+        super().__init__(mount)
+        if fs is not None and fs_options:
+            # Options only reach a filesystem we build; with one given they would be lost.
+            raise StorageConfigError(
+                f"unknown key for a {type(self).__name__} mount", mount=mount, key=next(iter(fs_options))
+            )
+        if fs is None:
+            if not protocol:
+                raise StorageConfigError("an fsspec mount needs a protocol", mount=mount, key="type")
+            fs = self._make_fs(mount, protocol, fs_options)
+        self.fs = fs
+        self._root_value = self._check_root(path if path is not None else "", "path")
+
+    def _make_fs(self, mount: str, protocol: str, options: dict[str, Any]) -> fsspec.AbstractFileSystem:
+        # Our own instance: fsspec's instance cache would share one filesystem (and its
+        # listing cache and credentials) between managers that must stay independent.
+        options.setdefault("skip_instance_cache", True)
+        try:
+            return fsspec.filesystem(protocol, **options)
+        except ImportError as exc:
+            raise StorageConfigError(
+                f"protocol {protocol!r} needs a package that is not installed: {exc}", mount=mount, key="type"
+            ) from exc
+        except ValueError as exc:
+            raise StorageConfigError(str(exc), mount=mount, key="type") from exc
+        except TypeError as exc:
+            raise StorageConfigError(f"bad option for {protocol!r}: {exc}", mount=mount) from exc
+
+    def _check_root(self, value: Any, key: str) -> str | Callable[[], str]:
+        if callable(value):
+            return value
+        if not isinstance(value, str):
+            raise StorageConfigError(
+                f"must be a string or a callable, not {type(value).__name__}", mount=self.mount, key=key
+            )
+        return value.rstrip("/")
+
+    @property
+    def root(self) -> str:
+        """The filesystem path of the mount's root, as resolved now."""
+        value = self._root_value
+        if callable(value):
+            resolved = value()
+            if not isinstance(resolved, str):
+                raise StorageConfigError(
+                    f"the callable returned {resolved!r}, not a string", mount=self.mount, key="path"
+                )
+            return resolved.rstrip("/")
+        return value
+
+    def fspath(self, path: str) -> str:
+        """The path of ``path`` as the filesystem knows it."""
+        root = self.root
+        if not path:
+            return root
+        return f"{root}/{path}" if root else path
+
+    # -- metadata --------------------------------------------------------------------
+
+    def info(self, path: str) -> dict[str, Any]:
+        if not path:
+            return {"type": "directory", "size": 0, "mtime": None}
+        raw = self.fs.info(self.fspath(path))
+        return self._normalize_info(raw)
+
+    def _normalize_info(self, raw: dict[str, Any]) -> dict[str, Any]:
+        kind = "directory" if raw.get("type") == "directory" else "file"
+        info: dict[str, Any] = {"type": kind, "size": int(raw.get("size") or 0) if kind == "file" else 0}
+        info["mtime"] = next((t for t in (_timestamp(raw.get(k)) for k in _MTIME_KEYS) if t is not None), None)
+        etag = raw.get("ETag") or raw.get("etag")
+        if etag and kind == "file":
+            info["etag"] = etag.strip('"')
+        return info
+
+    def listdir(self, path: str) -> list[str]:
+        full = self.fspath(path)
+        try:
+            entries = self.fs.ls(full, detail=True)
+        except FileNotFoundError:
+            if not path:
+                return []
+            raise
+        here = self.fs._strip_protocol(full).strip("/") if full else ""
+        prefix = f"{here}/" if here else ""
+        names = []
+        for entry in entries:
+            name = self.fs._strip_protocol(entry["name"]).strip("/")
+            if name == here:
+                if entry.get("type") == "file" and len(entries) == 1 and not str(entry["name"]).endswith("/"):
+                    raise NotADirectoryError(20, "Not a directory", full)
+                continue  # the folder's own marker object ('key/' on object stores)
+            names.append(name[len(prefix) :] if name.startswith(prefix) else name.rpartition("/")[2])
+        return names
+
+    # -- reading and writing ----------------------------------------------------------
+
+    def open_read(self, path: str) -> IO[bytes]:
+        return self.fs.open(self.fspath(path), "rb")
+
+    def read_bytes(self, path: str) -> bytes:
+        return self.fs.cat_file(self.fspath(path))
+
+    def _writable_path(self, path: str) -> str:
+        full = self.fspath(path)
+        if not path or self.fs.isdir(full):
+            raise IsADirectoryError(21, "Is a directory", full)
+        return full
+
+    def open_write(self, path: str) -> AtomicWriter:
+        upload = _SpooledUpload(self.fs, self._writable_path(path))
+        return AtomicWriter(upload, upload.commit, upload.discard)
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        full = self._writable_path(path)
+        self.fs.pipe_file(full, bytes(data))
+        self.fs.invalidate_cache(full)
+        return None
+
+    def mkdir(self, path: str) -> None:
+        full = self.fspath(path)
+        if self.fs.isfile(full):
+            raise FileExistsError(17, "File exists", full)
+        self.fs.makedirs(full, exist_ok=True)
+
+    def delete(self, path: str) -> None:
+        full = self.fspath(path)
+        kind = self.info(path)["type"]
+        if kind == "directory":
+            self.fs.rm(full, recursive=True)
+        else:
+            self.fs.rm_file(full)
+        self.fs.invalidate_cache(full)
+
+    def copy(self, src: str, dst: str) -> None:
+        self.fs.copy(self.fspath(src), self.fspath(dst))
+        self.fs.invalidate_cache(self.fspath(dst))
+
+    def move(self, src: str, dst: str) -> None:
+        self.fs.mv(self.fspath(src), self.fspath(dst))
+        self.fs.invalidate_cache(self.fspath(src))
+        self.fs.invalidate_cache(self.fspath(dst))
+
+
+class S3Backend(FsspecBackend):
+    """An S3 bucket (through s3fs), optionally under a key ``prefix``.
+
+    Other keys go to ``s3fs.S3FileSystem``: ``endpoint_url``, ``key``, ``secret``,
+    ``client_kwargs``... Listing caches are off by default, so a file written by another
+    process or manager is seen at once.
+    """
+
+    def __init__(
+        self,
+        mount: str,
+        *,
+        bucket: str | None = None,
+        prefix: str | Callable[[], str] | None = None,
+        fs: fsspec.AbstractFileSystem | None = None,
+        **fs_options: Any,
+    ):
+        if not bucket:
+            raise StorageConfigError("an s3 mount needs 'bucket'", mount=mount, key="bucket")
+        if not isinstance(bucket, str) or "/" in bucket:
+            raise StorageConfigError(f"bucket must be a bucket name, got {bucket!r}", mount=mount, key="bucket")
+        self.bucket = bucket
+        fs_options.setdefault("use_listings_cache", False)
+        self.mount = mount
+        prefix_value = self._check_root(prefix if prefix is not None else "", "prefix")
+        super().__init__(mount, protocol="s3", fs=fs, **fs_options)
+        self._prefix = prefix_value
+        self._root_value = (lambda: self._join_bucket()) if callable(prefix_value) else self._join_bucket()
+
+    def _join_bucket(self) -> str:
+        prefix = self._prefix
+        if callable(prefix):
+            value = prefix()
+            if not isinstance(value, str):
+                raise StorageConfigError(
+                    f"the callable returned {value!r}, not a string", mount=self.mount, key="prefix"
+                )
+            prefix = value
+        prefix = prefix.strip("/")
+        return f"{self.bucket}/{prefix}" if prefix else self.bucket
+
+    def mkdir(self, path: str) -> None:
+        # S3 has no folders: an empty 'key/' object marks one, as the AWS console does.
+        full = self.fspath(path)
+        if not path:
+            return
+        if self.fs.isfile(full):
+            raise FileExistsError(17, "File exists", full)
+        key = full.partition("/")[2]
+        self.fs.call_s3("put_object", Bucket=self.bucket, Key=key + "/", Body=b"")
+        self.fs.invalidate_cache(full)
+
+    def info(self, path: str) -> dict[str, Any]:
+        info = super().info(path)
+        etag = info.get("etag")
+        # A single-part upload's ETag is the MD5 of the content; a multipart one ("...-N") is not.
+        if etag and "-" not in etag and len(etag) == 32:
+            info["md5"] = etag
+        return info
+
+
+class HttpBackend(FsspecBackend):
+    """Files read over HTTP(S) under ``base_url``; read-only."""
+
+    writable = False
+
+    def __init__(self, mount: str, *, base_url: str | None = None, **fs_options: Any):
+        if not base_url or not isinstance(base_url, str):
+            raise StorageConfigError("an http mount needs 'base_url'", mount=mount, key="base_url")
+        super().__init__(mount, protocol="http", **fs_options)
+        self._root_value = base_url.rstrip("/")
+
+    def _check_root(self, value: Any, key: str) -> str | Callable[[], str]:
+        return value
+
+    def info(self, path: str) -> dict[str, Any]:
+        return self._normalize_info(self.fs.info(self.fspath(path)))

@@ -1,0 +1,263 @@
+"""The local backend: files under a root folder on the OS, with no fsspec in between.
+
+Paths are relative to the root; a symlink met on the way is followed only when it
+resolves inside the root. Writes go to a temporary file beside the destination and are
+renamed into place, so readers see the old content or the new one, never a half file.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import shutil
+import stat
+import threading
+from collections.abc import Callable
+from typing import IO, Any
+
+from ..errors import StorageConfigError, StoragePathError
+from .base import AtomicWriter, StorageBackend
+
+__all__ = ["LocalBackend"]
+
+_TMP_SUFFIX = ".genro-tmp"
+_tmp_counter = itertools.count()
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _tmp_name(final: str) -> str:
+    """A name beside ``final`` no other writer in any process can be using."""
+    head, _, tail = final.rpartition("/")
+    return f"{head}/.{tail}.{os.getpid()}.{threading.get_ident()}.{next(_tmp_counter)}{_TMP_SUFFIX}"
+
+
+def _is_tmp(name: str) -> bool:
+    return name[0] == "." and name.endswith(_TMP_SUFFIX)
+
+
+class LocalBackend(StorageBackend):
+    """Files under ``path`` (a folder, or a callable returning one, resolved at each access)."""
+
+    def __init__(self, mount: str, *, path: str | os.PathLike[str] | Callable[[], Any] | None = None, **options: Any):
+        super().__init__(mount, **options)
+        if path is None:
+            raise StorageConfigError("a local mount needs 'path' (the root folder)", mount=mount, key="path")
+        if callable(path):
+            self._root_fn: Callable[[], Any] | None = path
+            self._static: tuple[str, str] | None = None
+        elif isinstance(path, (str, os.PathLike)):
+            self._root_fn = None
+            root = os.path.abspath(os.path.expanduser(os.fspath(path)))
+            self._static = (root, os.path.realpath(root))
+        else:
+            raise StorageConfigError(
+                f"must be a folder path or a callable, not {type(path).__name__}", mount=mount, key="path"
+            )
+
+    @property
+    def root(self) -> str:
+        """The absolute root folder, as resolved now."""
+        return self._roots()[0]
+
+    def _roots(self) -> tuple[str, str]:
+        if self._static is not None:
+            return self._static
+        value = self._root_fn()  # type: ignore[misc]
+        if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+            raise StorageConfigError(
+                f"the callable returned {value!r}, not a folder path", mount=self.mount, key="path"
+            )
+        root = os.path.abspath(os.path.expanduser(os.fspath(value)))
+        return root, os.path.realpath(root)
+
+    def _resolve(self, path: str) -> tuple[str, os.stat_result | None, int]:
+        """Return the OS path for ``path``, the stat of what it names (None if missing),
+        and how many leading segments exist.
+
+        Each existing segment is ``lstat``-ed: a symlink is followed only if its target
+        lies inside the root. This is the only place a mount path becomes an OS path.
+        """
+        root, real_root = self._roots()
+        if not path:
+            try:
+                return root, os.stat(root), 0
+            except FileNotFoundError:
+                return root, None, 0
+        current = root
+        parts = path.split("/")
+        st: os.stat_result | None = None
+        for index, part in enumerate(parts):
+            current = f"{current}/{part}"
+            try:
+                st = os.lstat(current)
+            except (FileNotFoundError, NotADirectoryError):
+                return f"{root}/{path}", None, index
+            if stat.S_ISLNK(st.st_mode):
+                target = os.path.realpath(current)
+                if target != real_root and not target.startswith(real_root + os.sep):
+                    raise StoragePathError("symlink resolves outside the mount root", mount=self.mount, path=path)
+                try:
+                    st = os.stat(current)
+                except FileNotFoundError:
+                    return f"{root}/{path}", None, index
+        return current, st, len(parts)
+
+    def ospath(self, path: str) -> str:
+        """The OS path of ``path`` (checked for symlinks leaving the root)."""
+        return self._resolve(path)[0]
+
+    # -- metadata --------------------------------------------------------------------
+
+    def info(self, path: str) -> dict[str, Any]:
+        full, st, _ = self._resolve(path)
+        if st is None:
+            if not path:  # the root exists for users before its first write creates it
+                return {"type": "directory", "size": 0, "mtime": None}
+            raise FileNotFoundError(2, "No such file or directory", full)
+        is_dir = stat.S_ISDIR(st.st_mode)
+        return {
+            "type": "directory" if is_dir else "file",
+            "size": 0 if is_dir else st.st_size,
+            "mtime": st.st_mtime,
+            "mtime_ns": st.st_mtime_ns,
+            "inode": st.st_ino,
+        }
+
+    def exists(self, path: str) -> bool:
+        return not path or self._resolve(path)[1] is not None
+
+    def isfile(self, path: str) -> bool:
+        st = self._resolve(path)[1]
+        return st is not None and stat.S_ISREG(st.st_mode)
+
+    def isdir(self, path: str) -> bool:
+        if not path:
+            return True
+        st = self._resolve(path)[1]
+        return st is not None and stat.S_ISDIR(st.st_mode)
+
+    def listdir(self, path: str) -> list[str]:
+        full, st, _ = self._resolve(path)
+        if st is None:
+            if not path:
+                return []
+            raise FileNotFoundError(2, "No such file or directory", full)
+        return [name for name in os.listdir(full) if not _is_tmp(name)]
+
+    # -- reading ---------------------------------------------------------------------
+
+    def open_read(self, path: str) -> IO[bytes]:
+        return open(self._resolve(path)[0], "rb")
+
+    def read_bytes(self, path: str) -> bytes:
+        with open(self._resolve(path)[0], "rb", buffering=0) as f:
+            return f.read()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def _prepare_write(self, path: str) -> str:
+        """Return the OS path to write ``path`` to, refusing folders."""
+        full, st, _ = self._resolve(path)
+        if not path or (st is not None and stat.S_ISDIR(st.st_mode)):
+            raise IsADirectoryError(21, "Is a directory", full)
+        return full
+
+    @staticmethod
+    def _create_tmp(full: str) -> tuple[str, int]:
+        """Create the temp file beside ``full``, making missing parent folders
+        (the root too, as Django's FileSystemStorage does) on first need."""
+        tmp = _tmp_name(full)
+        try:
+            return tmp, os.open(tmp, _WRITE_FLAGS, 0o666)
+        except FileNotFoundError:
+            # _resolve checked every existing segment, so what is missing is created
+            # fresh below it: no symlink can redirect makedirs outside the root.
+            os.makedirs(full.rpartition("/")[0], exist_ok=True)
+            return tmp, os.open(tmp, _WRITE_FLAGS, 0o666)
+
+    def open_write(self, path: str) -> AtomicWriter:
+        full = self._prepare_write(path)
+        tmp, fd = self._create_tmp(full)
+        raw = os.fdopen(fd, "wb")
+
+        def commit() -> None:
+            raw.close()
+            os.replace(tmp, full)
+
+        def discard() -> None:
+            raw.close()
+            _unlink_quietly(tmp)
+
+        return AtomicWriter(raw, commit, discard)
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        full = self._prepare_write(path)
+        tmp, fd = self._create_tmp(full)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.close(fd)
+            fd = -1
+            os.replace(tmp, full)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            _unlink_quietly(tmp)
+            raise
+        return None
+
+    def mkdir(self, path: str) -> None:
+        full, st, _ = self._resolve(path)
+        if st is not None:
+            if not stat.S_ISDIR(st.st_mode):
+                raise FileExistsError(17, "File exists", full)
+            return
+        os.makedirs(full, exist_ok=True)
+
+    def delete(self, path: str) -> None:
+        full, st, _ = self._resolve(path)
+        if st is None:
+            raise FileNotFoundError(2, "No such file or directory", full)
+        if stat.S_ISDIR(st.st_mode) and not os.path.islink(full):
+            shutil.rmtree(full)
+        else:
+            os.unlink(full)
+
+    def copy(self, src: str, dst: str) -> None:
+        source = self._resolve(src)[0]
+        full = self._prepare_write(dst)
+        tmp, fd = self._create_tmp(full)
+        os.close(fd)
+        try:
+            shutil.copyfile(source, tmp)
+            shutil.copystat(source, tmp)
+            os.replace(tmp, full)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+
+    def move(self, src: str, dst: str) -> None:
+        source, st, _ = self._resolve(src)
+        if st is None:
+            raise FileNotFoundError(2, "No such file or directory", source)
+        full = self._prepare_write(dst)
+        try:
+            os.replace(source, full)
+        except FileNotFoundError:
+            os.makedirs(full.rpartition("/")[0], exist_ok=True)
+            os.replace(source, full)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            # Another device, for one: copy (atomically) then delete.
+            self.copy(src, dst)
+            os.unlink(source)
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,169 @@
+"""The exceptions genro-storage raises.
+
+Every class subclasses :class:`StorageError` and also the builtin exception users
+already catch, so ``except FileNotFoundError`` keeps working::
+
+    StorageError
+    ├── StorageConfigError          (ValueError)          bad mount configuration
+    ├── StoragePathError            (ValueError)          unsafe or malformed path
+    ├── MountNotFoundError          (KeyError)            no mount of that name
+    ├── UnsupportedOperationError   (NotImplementedError) the backend cannot do this
+    └── StorageOSError              (OSError)             errors on a file, with mount and path
+        ├── StorageNotFoundError       (FileNotFoundError)
+        ├── StorageExistsError         (FileExistsError)
+        ├── StoragePermissionError     (PermissionError)
+        ├── StorageIsADirectoryError   (IsADirectoryError)
+        └── StorageNotADirectoryError  (NotADirectoryError)
+
+Context travels on the exception: ``exc.mount`` and ``exc.path`` (and ``exc.key`` on
+configuration errors), attached in one place, :func:`translate_errors`.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = [
+    "StorageError",
+    "StorageConfigError",
+    "StoragePathError",
+    "MountNotFoundError",
+    "UnsupportedOperationError",
+    "StorageOSError",
+    "StorageNotFoundError",
+    "StorageExistsError",
+    "StoragePermissionError",
+    "StorageIsADirectoryError",
+    "StorageNotADirectoryError",
+    "translate_errors",
+]
+
+
+class StorageError(Exception):
+    """Base class of every error genro-storage raises."""
+
+    mount: str | None = None
+    path: str | None = None
+
+
+class StorageConfigError(StorageError, ValueError):
+    """A mount's configuration is invalid; the message names the mount and the key."""
+
+    def __init__(self, message: str, *, mount: str | None = None, key: str | None = None):
+        where = []
+        if mount is not None:
+            where.append(f"mount {mount!r}")
+        if key is not None:
+            where.append(f"key {key!r}")
+        prefix = f"{', '.join(where)}: " if where else ""
+        super().__init__(prefix + message)
+        self.mount = mount
+        self.key = key
+
+
+class StoragePathError(StorageError, ValueError):
+    """A path is unsafe or malformed (``..``, absolute, NUL, backslash, empty segment)."""
+
+    def __init__(self, message: str, *, mount: str | None = None, path: str | None = None):
+        where = f"{mount}:{path}" if mount is not None else path
+        super().__init__(f"{message}: {where!r}")
+        self.mount = mount
+        self.path = path
+
+
+class MountNotFoundError(StorageError, KeyError):
+    """No mount of that name is configured on this manager."""
+
+    def __init__(self, mount: str, known: list[str] | tuple[str, ...] = ()):
+        hint = f" (configured: {', '.join(sorted(known))})" if known else " (no mounts configured)"
+        super().__init__(f"no mount named {mount!r}{hint}")
+        self.mount = mount
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnsupportedOperationError(StorageError, NotImplementedError):
+    """The mount's backend cannot perform this operation (say, ``mkdir`` on base64)."""
+
+    def __init__(self, feature: str, *, mount: str | None = None, path: str | None = None):
+        super().__init__(f"mount {mount!r} does not support {feature}")
+        self.mount = mount
+        self.path = path
+        self.feature = feature
+
+
+class StorageOSError(StorageError, OSError):
+    """An operating-system style error on one file, carrying ``mount`` and ``path``.
+
+    ``filename`` is ``'mount:path'``, so the standard ``OSError`` message names both.
+    """
+
+    default_errno = errno.EIO
+
+    def __init__(self, mount: str, path: str, strerror: str | None = None, err: int | None = None):
+        err = self.default_errno if err is None else err
+        super().__init__(err, strerror or os.strerror(err), f"{mount}:{path}")
+        self.mount = mount
+        self.path = path
+
+
+class StorageNotFoundError(StorageOSError, FileNotFoundError):
+    """The file or folder does not exist."""
+
+    default_errno = errno.ENOENT
+
+
+class StorageExistsError(StorageOSError, FileExistsError):
+    """The file or folder already exists (``mkdir(exist_ok=False)``)."""
+
+    default_errno = errno.EEXIST
+
+
+class StoragePermissionError(StorageOSError, PermissionError):
+    """The mount's permissions, or the backend, refuse the operation."""
+
+    default_errno = errno.EACCES
+
+
+class StorageIsADirectoryError(StorageOSError, IsADirectoryError):
+    """A file operation was asked of a folder."""
+
+    default_errno = errno.EISDIR
+
+
+class StorageNotADirectoryError(StorageOSError, NotADirectoryError):
+    """A folder operation was asked of a file."""
+
+    default_errno = errno.ENOTDIR
+
+
+_TRANSLATIONS: tuple[tuple[type[OSError], type[StorageOSError]], ...] = (
+    (FileNotFoundError, StorageNotFoundError),
+    (FileExistsError, StorageExistsError),
+    (PermissionError, StoragePermissionError),
+    (IsADirectoryError, StorageIsADirectoryError),
+    (NotADirectoryError, StorageNotADirectoryError),
+)
+
+
+def translate_oserror(exc: OSError, mount: str, path: str) -> StorageOSError:
+    """Return our exception for a builtin ``OSError`` raised by a backend on ``mount:path``."""
+    for builtin, ours in _TRANSLATIONS:
+        if isinstance(exc, builtin):
+            return ours(mount, path, exc.strerror if exc.errno else None)
+    return StorageOSError(mount, path, exc.strerror or str(exc) or type(exc).__name__, exc.errno)
+
+
+@contextmanager
+def translate_errors(mount: str, path: str) -> Iterator[None]:
+    """Re-raise builtin OS errors from a backend as ours, naming ``mount`` and ``path``."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except OSError as exc:
+        raise translate_oserror(exc, mount, path) from exc

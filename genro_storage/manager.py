@@ -1,0 +1,198 @@
+"""StorageManager: the mounts of one application and the entry point to their nodes."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from .backends import BUILTIN_TYPES, StorageBackend, is_fsspec_protocol, load_builtin
+from .backends.fsspec import FsspecBackend
+from .config import MountConfig, load_config_file, normalize_mount_config
+from .errors import MountNotFoundError, StorageConfigError, StoragePermissionError
+from .node import StorageNode
+from .paths import join_path, normalize_path
+
+__all__ = ["StorageManager", "Mount"]
+
+
+class Mount:
+    """A configured mount: its name, backend and permissions."""
+
+    __slots__ = ("name", "backend", "permissions", "type", "can_write", "can_delete")
+
+    def __init__(self, name: str, type_name: str, backend: StorageBackend, permissions: str):
+        self.name = name
+        self.type = type_name
+        self.backend = backend
+        self.permissions = permissions
+        self.can_write = permissions != "readonly"
+        self.can_delete = permissions == "delete"
+
+    def __repr__(self) -> str:
+        return f"<Mount {self.name!r} type={self.type!r} permissions={self.permissions!r}>"
+
+    def require_write(self, path: str) -> None:
+        """Raise ``StoragePermissionError`` unless this mount may be written."""
+        if not self.can_write:
+            raise StoragePermissionError(self.name, path, f"mount {self.name!r} is readonly")
+
+    def require_delete(self, path: str) -> None:
+        """Raise ``StoragePermissionError`` unless files may be deleted on this mount."""
+        if not self.can_delete:
+            raise StoragePermissionError(
+                self.name, path, f"mount {self.name!r} is {self.permissions}: deleting needs permissions 'delete'"
+            )
+
+
+class StorageManager:
+    """The mounts of an application, and ``node('mount:path')`` to reach their files.
+
+    Instances are independent (no global state): two managers never share mounts,
+    memory stores or filesystem caches. A manager can be shared between threads.
+    """
+
+    def __init__(self, mounts: Iterable[Mapping[str, Any]] | str | os.PathLike[str] | None = None):
+        self._mounts: dict[str, Mount] = {}
+        self._types: dict[str, type[StorageBackend]] = {}
+        self._lock = threading.RLock()
+        if mounts is not None:
+            self.configure(mounts)
+
+    def __repr__(self) -> str:
+        return f"<StorageManager mounts={list(self._mounts)!r}>"
+
+    # -- configuration ----------------------------------------------------------------
+
+    def configure(self, source: Iterable[Mapping[str, Any]] | str | os.PathLike[str]) -> None:
+        """Add the mounts of a list of dicts, or of a YAML / JSON / TOML file.
+
+        All or nothing: if any mount is invalid, none of them is added.
+        """
+        if isinstance(source, (str, os.PathLike)):
+            configs = load_config_file(source)
+        elif isinstance(source, Mapping):
+            raise StorageConfigError("configure() takes a list of mount dicts (or a file path), not one dict")
+        else:
+            configs = list(source)
+        checked = [normalize_mount_config(raw, index) for index, raw in enumerate(configs)]
+        with self._lock:
+            seen: set[str] = set()
+            for conf in checked:
+                if conf.name in seen or conf.name in self._mounts:
+                    raise StorageConfigError("duplicate mount name", mount=conf.name, key="name")
+                seen.add(conf.name)
+            built = [self._build(conf) for conf in checked]
+            for mount in built:
+                self._mounts[mount.name] = mount
+
+    def add_mount(self, config: Mapping[str, Any] | None = None, /, **keys: Any) -> None:
+        """Add one mount, from a dict or keywords: ``add_mount(name='tmp', type='memory')``."""
+        raw = {**(config or {}), **keys}
+        conf = normalize_mount_config(raw)
+        with self._lock:
+            if conf.name in self._mounts:
+                raise StorageConfigError("duplicate mount name", mount=conf.name, key="name")
+            self._mounts[conf.name] = self._build(conf)
+
+    def remove_mount(self, name: str) -> None:
+        """Remove a mount; nodes made before keep working on their backend."""
+        with self._lock:
+            if name not in self._mounts:
+                raise MountNotFoundError(name, tuple(self._mounts))
+            del self._mounts[name]
+
+    @property
+    def mounts(self) -> Mapping[str, Mount]:
+        """A read-only view of the mounts by name."""
+        return MappingProxyType(self._mounts)
+
+    def has_mount(self, name: str) -> bool:
+        return name in self._mounts
+
+    def register_backend_type(self, name: str, cls: type[StorageBackend], *, replace: bool = False) -> None:
+        """Make ``cls`` the backend of mounts of type ``name`` on this manager.
+
+        Refuses to shadow a built-in or already registered type unless ``replace=True``.
+        """
+        if not (isinstance(cls, type) and issubclass(cls, StorageBackend)):
+            raise TypeError(f"backend class must subclass genro_storage.StorageBackend, got {cls!r}")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"backend type name must be a non-empty string, got {name!r}")
+        with self._lock:
+            if not replace and (name in self._types or name in BUILTIN_TYPES):
+                raise ValueError(f"backend type {name!r} is already registered; pass replace=True to override it")
+            self._types[name] = cls
+
+    def _backend_class(self, conf: MountConfig) -> type[StorageBackend] | None:
+        """The class for ``conf.type``; None means a generic fsspec protocol."""
+        if conf.type in self._types:
+            return self._types[conf.type]
+        if conf.type in BUILTIN_TYPES:
+            try:
+                return load_builtin(conf.type)
+            except ImportError as exc:
+                raise StorageConfigError(str(exc), mount=conf.name, key="type") from exc
+        if is_fsspec_protocol(conf.type):
+            return None
+        known = sorted({*BUILTIN_TYPES, *self._types})
+        raise StorageConfigError(
+            f"unknown backend type {conf.type!r} (known: {', '.join(known)}, or any fsspec protocol)",
+            mount=conf.name,
+            key="type",
+        )
+
+    def _build(self, conf: MountConfig) -> Mount:
+        cls = self._backend_class(conf)
+        options = dict(conf.options)
+        if cls is None:
+            backend: StorageBackend = FsspecBackend(conf.name, protocol=conf.type, **options)
+        else:
+            try:
+                backend = cls(conf.name, **options)
+            except TypeError as exc:
+                # A custom backend's own signature refused a key.
+                raise StorageConfigError(str(exc), mount=conf.name) from exc
+        permissions = conf.permissions
+        if not backend.writable:
+            if permissions not in (None, "readonly"):
+                raise StorageConfigError(
+                    f"a {conf.type!r} mount is read-only; permissions {permissions!r} cannot be granted",
+                    mount=conf.name,
+                    key="permissions",
+                )
+            permissions = "readonly"
+        return Mount(conf.name, conf.type, backend, permissions or "delete")
+
+    # -- access -------------------------------------------------------------------------
+
+    def get_mount(self, name: str) -> Mount:
+        """The :class:`Mount` named ``name``; raises :class:`MountNotFoundError`."""
+        try:
+            return self._mounts[name]
+        except KeyError:
+            raise MountNotFoundError(name, tuple(self._mounts)) from None
+
+    def get_backend(self, name: str) -> StorageBackend:
+        """The backend of mount ``name`` (fsspec-backed ones expose ``.fs``)."""
+        return self.get_mount(name).backend
+
+    def node(self, mount_or_spec: str, *parts: str) -> StorageNode:
+        """The node at ``'mount:path'``, or ``node('mount', 'dir', 'file.txt')``.
+
+        The path is checked (no ``..``, absolute paths, NUL, backslashes, empty segments)
+        and the mount must exist; nothing touches a backend here.
+        """
+        name, sep, path = mount_or_spec.partition(":")
+        try:
+            mount = self._mounts[name]
+        except (KeyError, TypeError):
+            if not isinstance(mount_or_spec, str):
+                raise TypeError(f"node() takes 'mount:path' strings, not {type(mount_or_spec).__name__}") from None
+            raise MountNotFoundError(name, tuple(self._mounts)) from None
+        path = normalize_path(path, name) if path else ""
+        if parts:
+            path = join_path(path, *parts, mount=name)
+        return StorageNode(self, mount, path)

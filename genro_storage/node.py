@@ -1,0 +1,420 @@
+"""StorageNode: a file or folder on a mount, with a pathlib-like API."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import mimetypes
+import shutil
+from typing import IO, TYPE_CHECKING, Any
+
+from .backends.base import CHUNK_SIZE, AtomicWriter
+from .errors import (
+    StorageError,
+    StorageExistsError,
+    StorageIsADirectoryError,
+    StorageNotFoundError,
+    StorageOSError,
+    translate_oserror,
+)
+from .paths import join_path
+
+if TYPE_CHECKING:
+    from .backends.base import StorageBackend
+    from .manager import Mount, StorageManager
+
+__all__ = ["StorageNode"]
+
+_READ_MODES = {"r": False, "rt": False, "rb": True}
+_WRITE_MODES = {"w": False, "wt": False, "wb": True}
+
+
+class _TextWriter(io.TextIOWrapper):
+    """Text on top of an :class:`AtomicWriter`: leaving ``with`` by an exception discards."""
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.buffer.discard()  # type: ignore[attr-defined]
+        self.close()
+
+
+class StorageNode:
+    """A path on a mount: ``storage.node('uploads:docs/report.pdf')``.
+
+    A node is a cheap value (mount + path); nothing is read until a property or method
+    asks. Metadata properties (``exists``, ``size``, ``mtime``...) query the backend on
+    each access, so they are never stale. Errors name the mount and path.
+    """
+
+    __slots__ = ("_manager", "_mount", "_path")
+
+    def __init__(self, manager: StorageManager, mount: Mount, path: str):
+        self._manager = manager
+        self._mount = mount
+        self._path = path
+
+    def _make(self, path: str) -> StorageNode:
+        node = StorageNode.__new__(StorageNode)
+        node._manager = self._manager
+        node._mount = self._mount
+        node._path = path
+        return node
+
+    def _error(self, exc: OSError, path: str | None = None) -> StorageOSError:
+        return translate_oserror(exc, self._mount.name, self._path if path is None else path)
+
+    # -- identity ------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"StorageNode({self.fullpath!r})"
+
+    def __str__(self) -> str:
+        return self.fullpath
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StorageNode):
+            return NotImplemented
+        return self._mount is other._mount and self._path == other._path
+
+    def __hash__(self) -> int:
+        return hash((self._mount.name, self._path))
+
+    def __truediv__(self, name: str) -> StorageNode:
+        return self.child(name)
+
+    @property
+    def path(self) -> str:
+        """The path inside the mount (``''`` for the mount's root)."""
+        return self._path
+
+    @property
+    def mount_name(self) -> str:
+        return self._mount.name
+
+    @property
+    def fullpath(self) -> str:
+        """``'mount:path'``: what :meth:`StorageManager.node` takes back."""
+        return f"{self._mount.name}:{self._path}"
+
+    @property
+    def backend(self) -> StorageBackend:
+        return self._mount.backend
+
+    @property
+    def manager(self) -> StorageManager:
+        return self._manager
+
+    @property
+    def basename(self) -> str:
+        """The last path segment, ``'report.pdf'``."""
+        return self._path.rpartition("/")[2]
+
+    @property
+    def stem(self) -> str:
+        """The basename without its suffix, ``'report'`` (``'.bashrc'`` keeps its dot)."""
+        name = self.basename
+        index = name.rfind(".")
+        return name[:index] if index > 0 else name
+
+    @property
+    def suffix(self) -> str:
+        """The last extension with its dot, ``'.pdf'``; ``''`` when there is none."""
+        name = self.basename
+        index = name.rfind(".")
+        return name[index:] if 0 < index < len(name) - 1 else ""
+
+    @property
+    def parent(self) -> StorageNode:
+        """The folder holding this node; the root is its own parent (as in pathlib)."""
+        return self._make(self._path.rpartition("/")[0])
+
+    def child(self, *parts: str) -> StorageNode:
+        """The node at ``parts`` below this one (each part is checked like any path)."""
+        return self._make(join_path(self._path, *parts, mount=self._mount.name))
+
+    # -- metadata --------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """The backend's metadata: ``type``, ``size``, ``mtime`` (and ``etag``/``md5`` where known)."""
+        try:
+            return self._mount.backend.info(self._path)
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    @property
+    def exists(self) -> bool:
+        try:
+            return self._mount.backend.exists(self._path)
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    @property
+    def isfile(self) -> bool:
+        try:
+            return self._mount.backend.isfile(self._path)
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    @property
+    def isdir(self) -> bool:
+        try:
+            return self._mount.backend.isdir(self._path)
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    @property
+    def size(self) -> int:
+        """Size in bytes; a folder raises :class:`StorageIsADirectoryError`."""
+        info = self.info()
+        if info["type"] != "file":
+            raise StorageIsADirectoryError(self._mount.name, self._path)
+        return info["size"]
+
+    @property
+    def mtime(self) -> float | None:
+        """Last modification, seconds since the epoch (None where the backend keeps none)."""
+        return self.info()["mtime"]
+
+    @property
+    def mimetype(self) -> str:
+        """The media type guessed from the name; ``application/octet-stream`` if unknown."""
+        return mimetypes.guess_type(self.basename, strict=False)[0] or "application/octet-stream"
+
+    @property
+    def md5hash(self) -> str:
+        """Hex MD5 of the content: from the service's metadata when it has it, else computed."""
+        try:
+            return self._mount.backend.md5(self._path)
+        except IsADirectoryError as exc:
+            raise self._error(exc) from exc
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    @property
+    def etag(self) -> str:
+        """An opaque validator that changes when the content does, stable across processes.
+
+        The backend's own (S3's ETag) where it has one; else derived from mount, path, size
+        and modification time.
+        """
+        info = self.info()
+        if info["type"] != "file":
+            raise StorageIsADirectoryError(self._mount.name, self._path)
+        if info.get("etag"):
+            return info["etag"]
+        token = f"{self.fullpath}\0{info['size']}\0{info.get('mtime_ns', info['mtime'])}"
+        return hashlib.blake2b(token.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+    # -- reading -------------------------------------------------------------------------
+
+    def read_bytes(self) -> bytes:
+        try:
+            return self._mount.backend.read_bytes(self._path)
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    def read_text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return self.read_bytes().decode(encoding, errors)
+
+    def read(self, mode: str = "r", encoding: str = "utf-8", errors: str = "strict") -> str | bytes:
+        """The whole content: ``str`` in mode ``'r'``, ``bytes`` in mode ``'rb'``."""
+        if mode not in _READ_MODES:
+            raise ValueError(f"read() mode must be 'r' or 'rb', not {mode!r}")
+        data = self.read_bytes()
+        return data if _READ_MODES[mode] else data.decode(encoding, errors)
+
+    def open(
+        self, mode: str = "rb", encoding: str | None = None, errors: str | None = None, newline: str | None = None
+    ) -> IO[Any]:
+        """Open for streaming: ``'rb'``/``'r'`` read, ``'wb'``/``'w'`` write.
+
+        A written file appears (replacing the old one) only when the handle is closed;
+        leaving a ``with`` block by an exception keeps the previous content.
+        """
+        if mode in _READ_MODES:
+            try:
+                raw = self._mount.backend.open_read(self._path)
+            except OSError as exc:
+                raise self._error(exc) from exc
+            if _READ_MODES[mode]:
+                return raw
+            return io.TextIOWrapper(raw, encoding=encoding or "utf-8", errors=errors, newline=newline)  # type: ignore[arg-type]
+        if mode in _WRITE_MODES:
+            writer = self._open_write()
+            if _WRITE_MODES[mode]:
+                return writer
+            return _TextWriter(writer, encoding=encoding or "utf-8", errors=errors, newline=newline, write_through=True)
+        raise ValueError(f"open() mode must be one of 'rb', 'r', 'wb', 'w', not {mode!r}")
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _open_write(self) -> AtomicWriter:
+        mount = self._mount
+        mount.require_write(self._path)
+        backend = mount.backend
+        if backend.path_is_data:
+            buffer = io.BytesIO()
+
+            def commit() -> None:
+                self._path = backend.write_bytes(self._path, buffer.getvalue()) or self._path
+
+            return AtomicWriter(buffer, commit, buffer.close)
+        try:
+            return backend.open_write(self._path)
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    def write_bytes(self, data: bytes | bytearray | memoryview) -> int:
+        """Replace the content with ``data``, atomically; returns the number of bytes."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"write_bytes() takes bytes, not {type(data).__name__}")
+        mount = self._mount
+        mount.require_write(self._path)
+        try:
+            new_path = mount.backend.write_bytes(self._path, data)
+        except OSError as exc:
+            raise self._error(exc) from exc
+        if new_path is not None:
+            self._path = new_path
+        return len(data)
+
+    def write_text(self, text: str, encoding: str = "utf-8", errors: str = "strict") -> int:
+        """Replace the content with ``text`` encoded; returns the number of characters."""
+        if not isinstance(text, str):
+            raise TypeError(f"write_text() takes str, not {type(text).__name__}")
+        self.write_bytes(text.encode(encoding, errors))
+        return len(text)
+
+    def write(self, data: str | bytes, mode: str | None = None, encoding: str = "utf-8", errors: str = "strict") -> int:
+        """Replace the content: ``str`` in mode ``'w'`` (default for text), bytes in ``'wb'``."""
+        if mode is None:
+            mode = "w" if isinstance(data, str) else "wb"
+        if mode not in _WRITE_MODES:
+            raise ValueError(f"write() mode must be 'w' or 'wb', not {mode!r}")
+        if _WRITE_MODES[mode]:
+            return self.write_bytes(data)  # type: ignore[arg-type]
+        return self.write_text(data, encoding, errors)  # type: ignore[arg-type]
+
+    def mkdir(self, parents: bool = False, exist_ok: bool = False) -> None:
+        """Create this folder, as ``pathlib.Path.mkdir`` does."""
+        mount = self._mount
+        mount.require_write(self._path)
+        backend = mount.backend
+        try:
+            if backend.isdir(self._path):
+                if not exist_ok:
+                    raise StorageExistsError(mount.name, self._path)
+                return
+            if backend.exists(self._path):
+                raise StorageExistsError(mount.name, self._path, "File exists (not a folder)")
+            if not parents and self._path and not backend.isdir(self.parent._path):
+                raise StorageNotFoundError(mount.name, self._path, "Parent folder does not exist (use parents=True)")
+            backend.mkdir(self._path)
+        except StorageError:
+            raise
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    def delete(self) -> bool:
+        """Delete this file, or this folder with everything in it.
+
+        Returns False when there was nothing to delete (someone else may have done it
+        first); the mount must have permissions ``'delete'``.
+        """
+        mount = self._mount
+        mount.require_delete(self._path)
+        if not self._path:
+            raise StorageIsADirectoryError(mount.name, self._path, "Refusing to delete the root of a mount")
+        try:
+            mount.backend.delete(self._path)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise self._error(exc) from exc
+        return True
+
+    def children(self) -> list[StorageNode]:
+        """The nodes in this folder, sorted by name."""
+        try:
+            names = self._mount.backend.listdir(self._path)
+        except OSError as exc:
+            raise self._error(exc) from exc
+        base = f"{self._path}/" if self._path else ""
+        make = self._make
+        return [make(base + name) for name in sorted(names)]
+
+    # -- copy and move -------------------------------------------------------------------
+
+    def _resolve_dest(self, dest: StorageNode | str) -> StorageNode:
+        if isinstance(dest, str):
+            dest = self._manager.node(dest)
+        elif not isinstance(dest, StorageNode):
+            raise TypeError(f"destination must be a StorageNode or 'mount:path', not {type(dest).__name__}")
+        if dest._mount.backend.has_folders and dest._mount.backend.isdir(dest._path):
+            dest = dest._make(f"{dest._path}/{self.basename}" if dest._path else self.basename)
+        return dest
+
+    def _check_copy_source(self) -> None:
+        backend = self._mount.backend
+        if backend.has_folders and backend.isdir(self._path):
+            raise StorageIsADirectoryError(self._mount.name, self._path, "Is a folder (copy_to copies files)")
+
+    def copy_to(self, dest: StorageNode | str) -> StorageNode:
+        """Copy this file to ``dest`` (a node or ``'mount:path'``), on any mount.
+
+        Into an existing folder, the copy keeps this file's name. Same-backend copies use
+        the backend's own copy; others stream in chunks. The destination is replaced
+        atomically: a failure leaves its previous content. Returns the destination node.
+        """
+        self._check_copy_source()
+        dest = self._resolve_dest(dest)
+        dest._mount.require_write(dest._path)
+        if dest == self:
+            raise StorageExistsError(self._mount.name, self._path, "Source and destination are the same file")
+        src_backend, dst_backend = self._mount.backend, dest._mount.backend
+        if src_backend is dst_backend:
+            try:
+                src_backend.copy(self._path, dest._path)
+            except OSError as exc:
+                raise self._error(exc) from exc
+            return dest
+        try:
+            reader = src_backend.open_read(self._path)
+        except OSError as exc:
+            raise self._error(exc) from exc
+        with reader:
+            writer = dest._open_write()
+            try:
+                with writer:
+                    shutil.copyfileobj(reader, writer, CHUNK_SIZE)
+            except OSError as exc:
+                raise dest._error(exc) from exc
+        return dest
+
+    def move_to(self, dest: StorageNode | str) -> StorageNode:
+        """Move this file to ``dest``; a rename where the backend has one.
+
+        Across backends the source is deleted only after the copy is complete and its
+        size checked. Returns the destination node.
+        """
+        self._mount.require_delete(self._path)
+        self._check_copy_source()
+        dest = self._resolve_dest(dest)
+        dest._mount.require_write(dest._path)
+        if dest == self:
+            return dest
+        backend = self._mount.backend
+        if backend is dest._mount.backend:
+            try:
+                backend.move(self._path, dest._path)
+            except OSError as exc:
+                raise self._error(exc) from exc
+            return dest
+        expected = self.size
+        dest = self.copy_to(dest)
+        if dest.size != expected:
+            raise StorageOSError(
+                dest._mount.name, dest._path, f"copy has {dest.size} bytes, source {expected}: source kept"
+            )
+        self.delete()
+        return dest
