@@ -15,6 +15,7 @@ from .errors import (
     StorageIsADirectoryError,
     StorageNotFoundError,
     StorageOSError,
+    UnsupportedOperationError,
     translate_oserror,
 )
 from .paths import join_path
@@ -300,6 +301,8 @@ class StorageNode:
         mount = self._mount
         mount.require_write(self._path)
         backend = mount.backend
+        if not backend.has_folders:
+            raise UnsupportedOperationError("folders", mount=mount.name, path=self._path)
         try:
             if backend.isdir(self._path):
                 if not exist_ok:
@@ -323,6 +326,8 @@ class StorageNode:
         """
         mount = self._mount
         mount.require_delete(self._path)
+        if mount.backend.path_is_data:
+            raise UnsupportedOperationError("delete (the data is the path)", mount=mount.name, path=self._path)
         if not self._path:
             raise StorageIsADirectoryError(mount.name, self._path, "Refusing to delete the root of a mount")
         try:

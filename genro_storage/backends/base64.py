@@ -10,6 +10,7 @@ import base64
 import binascii
 from typing import Any
 
+from ..errors import UnsupportedOperationError
 from .base import StorageBackend
 
 __all__ = ["Base64Backend"]
@@ -47,7 +48,7 @@ class Base64Backend(StorageBackend):
         return []
 
     def mkdir(self, path: str) -> None:
-        raise PermissionError(1, "base64 mounts have no folders", path)
+        raise UnsupportedOperationError("folders", mount=self.mount, path=path)
 
     def delete(self, path: str) -> None:
-        raise PermissionError(1, "base64 data lives in the path: there is nothing to delete", path)
+        raise UnsupportedOperationError("delete (the data is the path)", mount=self.mount, path=path)

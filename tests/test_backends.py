@@ -1,0 +1,142 @@
+"""Behaviour specific to one backend: memory isolation, base64, http, local atomicity."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from genro_storage import StorageManager, StorageNotFoundError, UnsupportedOperationError
+
+
+def test_two_managers_memory_mounts_are_isolated():
+    first = StorageManager([{"name": "mem", "type": "memory"}])
+    second = StorageManager([{"name": "mem", "type": "memory"}])
+    first.node("mem:secret.txt").write("first's")
+    assert not second.node("mem:secret.txt").exists
+    assert second.node("mem:").children() == []
+    second.node("mem:secret.txt").write("second's")
+    assert first.node("mem:secret.txt").read() == "first's"
+    assert first.get_backend("mem").fs is not second.get_backend("mem").fs
+    import fsspec
+
+    assert "/secret.txt" not in fsspec.filesystem("memory").store
+
+
+def test_two_memory_mounts_on_one_manager_are_isolated():
+    storage = StorageManager([{"name": "a", "type": "memory"}, {"name": "b", "type": "memory"}])
+    storage.node("a:x").write("a")
+    assert not storage.node("b:x").exists
+
+
+def test_base64_reads_the_path():
+    storage = StorageManager([{"name": "inline", "type": "base64"}])
+    encoded = base64.b64encode(b"hello world").decode()
+    node = storage.node(f"inline:{encoded}")
+    assert node.read() == "hello world"
+    assert node.size == 11 and node.isfile and node.exists
+    assert node.md5hash == "5eb63bbbe01eeed093cb22bb8f5acdc3"
+    url_safe = base64.urlsafe_b64encode(b"\xfb\xff\xfe").decode()
+    assert storage.node("inline", url_safe).read_bytes() == b"\xfb\xff\xfe"
+
+
+def test_base64_write_updates_the_path():
+    storage = StorageManager([{"name": "inline", "type": "base64"}, {"name": "mem", "type": "memory"}])
+    node = storage.node("inline:")
+    node.write("new data")
+    assert node.read() == "new data"
+    assert base64.urlsafe_b64decode(node.path) == b"new data"
+    with node.open("wb") as f:
+        f.write(b"streamed")
+    assert node.read_bytes() == b"streamed"
+    storage.node("mem:f.bin").write_bytes(b"\x00\x01binary")
+    copy = storage.node("mem:f.bin").copy_to("inline:")
+    assert copy.read_bytes() == b"\x00\x01binary"
+    assert storage.node(copy.fullpath).read_bytes() == b"\x00\x01binary"
+    back = copy.copy_to("mem:back.bin")
+    assert back.read_bytes() == b"\x00\x01binary"
+
+
+def test_base64_invalid_data_and_no_folders():
+    storage = StorageManager([{"name": "inline", "type": "base64"}])
+    with pytest.raises(StorageNotFoundError):
+        storage.node("inline:not*base64").read()
+    assert not storage.node("inline:not*base64").exists
+    with pytest.raises(UnsupportedOperationError) as info:
+        storage.node("inline:aGk=").delete()
+    assert info.value.mount == "inline" and "delete" in str(info.value)
+    with pytest.raises(UnsupportedOperationError):
+        storage.node("inline:aGk=").mkdir()
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "page.txt").write_bytes(b"served over http")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_http_backend_reads_over_a_real_socket(http_server, tmp_path):
+    storage = StorageManager(
+        [
+            {"name": "web", "type": "http", "base_url": http_server},
+            {"name": "local", "type": "local", "path": str(tmp_path / "l")},
+        ]
+    )
+    node = storage.node("web:docs/page.txt")
+    assert node.read() == "served over http"
+    assert node.size == len(b"served over http")
+    with node.open("rb") as f:
+        assert f.read(6) == b"served"
+    copy = node.copy_to("local:copy.txt")
+    assert copy.read() == "served over http"
+    with pytest.raises(StorageNotFoundError):
+        storage.node("web:docs/missing.txt").read()
+
+
+def test_local_write_leaves_no_temp_files(tmp_path):
+    storage = StorageManager([{"name": "l", "type": "local", "path": str(tmp_path)}])
+    node = storage.node("l:a.txt")
+    node.write("one")
+    with pytest.raises(ZeroDivisionError):
+        with node.open("wb") as f:
+            f.write(b"two")
+            raise ZeroDivisionError
+    node.copy_to("l:b.txt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+    assert node.read() == "one"
+
+
+def test_local_concurrent_writers_never_mix(tmp_path):
+    storage = StorageManager([{"name": "l", "type": "local", "path": str(tmp_path)}])
+    node = storage.node("l:shared.bin")
+    payloads = [bytes([i]) * 200_000 for i in range(8)]
+    seen: list[bytes] = []
+
+    def writer(data):
+        for _ in range(5):
+            node.write_bytes(data)
+
+    def reader():
+        for _ in range(50):
+            if node.exists:
+                seen.append(node.read_bytes())
+
+    threads = [threading.Thread(target=writer, args=(p,)) for p in payloads] + [threading.Thread(target=reader)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert node.read_bytes() in payloads
+    assert all(data in payloads for data in seen)
