@@ -14,6 +14,7 @@ from .config import MountConfig, load_config_file, normalize_mount_config
 from .errors import MountNotFoundError, StorageConfigError, StoragePermissionError
 from .node import StorageNode
 from .paths import join_path, normalize_path
+from .signing import URLSigner
 
 __all__ = ["StorageManager", "Mount"]
 
@@ -58,6 +59,7 @@ class StorageManager:
         self._mounts: dict[str, Mount] = {}
         self._types: dict[str, type[StorageBackend]] = {}
         self._lock = threading.RLock()
+        self._signer: URLSigner | None = None
         if mounts is not None:
             self.configure(mounts)
 
@@ -165,6 +167,20 @@ class StorageManager:
                 )
             permissions = "readonly"
         return Mount(conf.name, conf.type, backend, permissions or "delete")
+
+    def configure_urls(self, secret: str | bytes, base_url: str = "/") -> None:
+        """Set the secret and the serving app's base URL used by ``node.url()`` on mounts
+        the service cannot presign (local, memory, base64)."""
+        self._signer = URLSigner(secret, base_url)
+
+    def url_signer(self, mount: str | None = None) -> URLSigner:
+        """The :class:`URLSigner` set by :meth:`configure_urls`."""
+        if self._signer is None:
+            raise StorageConfigError(
+                "signed URLs need a secret: call storage.configure_urls(secret=..., base_url=...)",
+                mount=mount,
+            )
+        return self._signer
 
     # -- access -------------------------------------------------------------------------
 

@@ -201,9 +201,13 @@ class StorageNode:
         info = self.info()
         if info["type"] != "file":
             raise StorageIsADirectoryError(self._mount.name, self._path)
+        return self.etag_for(info)
+
+    def etag_for(self, info: dict[str, Any]) -> str:
+        """The :attr:`etag` of this node given its :meth:`info` (saves a second lookup)."""
         if info.get("etag"):
             return info["etag"]
-        token = f"{self.fullpath}\0{info['size']}\0{info.get('mtime_ns', info['mtime'])}"
+        token = f"{self._mount.name}:{self._path}\0{info['size']}\0{info.get('mtime_ns', info['mtime'])}"
         return hashlib.blake2b(token.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
     # -- reading -------------------------------------------------------------------------
@@ -347,6 +351,30 @@ class StorageNode:
         base = f"{self._path}/" if self._path else ""
         make = self._make
         return [make(base + name) for name in sorted(names)]
+
+    # -- serving ---------------------------------------------------------------------------
+
+    def serve(self, environ: Any, start_response: Any, **options: Any) -> Any:
+        """Answer a WSGI request for this file (conditional requests, ranges, HEAD).
+
+        Options: ``as_attachment``, ``download_name``, ``mimetype``, ``cache_max_age``,
+        ``immutable``, ``conditional``, ``etag`` (see :func:`genro_storage.http.respond`).
+        """
+        from .http.responder import serve
+
+        return serve(self, environ, start_response, **options)
+
+    def url(self, expires_in: int = 3600) -> str:
+        """A URL to download this file for ``expires_in`` seconds.
+
+        Presigned by the service on object stores; otherwise a URL for
+        :class:`~genro_storage.http.StorageApp` (or the Django/Flask routes) signed with the
+        secret given to :meth:`StorageManager.configure_urls`.
+        """
+        presign = getattr(self._mount.backend, "presign", None)
+        if presign is not None:
+            return presign(self._path, int(expires_in))
+        return self._manager.url_signer(self._mount.name).url(self._mount.name, self._path, int(expires_in))
 
     # -- copy and move -------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any, ClassVar
 
 from ..errors import StorageConfigError
@@ -194,6 +194,22 @@ class StorageBackend:
             while chunk := f.read(CHUNK_SIZE):
                 digest.update(chunk)
         return digest.hexdigest()
+
+    def iter_range(self, path: str, start: int, stop: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """Yield the bytes ``start`` to ``stop`` (half-open) of ``path`` in bounded chunks.
+
+        Object stores override this to fetch only that byte range from the service.
+        """
+        with self.open_read(path) as f:
+            if start:
+                f.seek(start)
+            left = stop - start
+            while left > 0:
+                data = f.read(min(chunk_size, left))
+                if not data:
+                    return
+                left -= len(data)
+                yield data
 
     def copy(self, src: str, dst: str) -> None:
         """Copy a file within this backend (override with a server-side copy)."""

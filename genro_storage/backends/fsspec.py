@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import fsspec
 
 from ..errors import StorageConfigError
-from .base import AtomicWriter, StorageBackend
+from .base import CHUNK_SIZE, AtomicWriter, StorageBackend
 
 __all__ = ["FsspecBackend", "S3Backend", "HttpBackend"]
 
@@ -216,6 +216,17 @@ class FsspecBackend(StorageBackend):
     def read_bytes(self, path: str) -> bytes:
         return self.fs.cat_file(self.fspath(path))
 
+    def iter_range(self, path: str, start: int, stop: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        # One ranged read per chunk: on object stores, a ranged GET of just those bytes.
+        full = self.fspath(path)
+        pos = start
+        while pos < stop:
+            data = self.fs.cat_file(full, start=pos, end=min(pos + chunk_size, stop))
+            if not data:
+                return
+            pos += len(data)
+            yield data
+
     def _writable_path(self, path: str) -> str:
         full = self.fspath(path)
         if not path or self.fs.isdir(full):
@@ -309,6 +320,10 @@ class S3Backend(FsspecBackend):
         self.fs.call_s3("put_object", Bucket=self.bucket, Key=key + "/", Body=b"")
         self.fs.invalidate_cache(full)
 
+    def presign(self, path: str, expires_in: int) -> str:
+        """A presigned GET URL, valid ``expires_in`` seconds."""
+        return self.fs.sign(self.fspath(path), expiration=expires_in)
+
     def info(self, path: str) -> dict[str, Any]:
         info = super().info(path)
         etag = info.get("etag")
@@ -334,3 +349,7 @@ class HttpBackend(FsspecBackend):
 
     def info(self, path: str) -> dict[str, Any]:
         return self._normalize_info(self.fs.info(self.fspath(path)))
+
+    def presign(self, path: str, expires_in: int) -> str:
+        """The file's own URL: an http mount serves public files."""
+        return self.fspath(path)

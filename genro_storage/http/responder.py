@@ -1,0 +1,363 @@
+"""The file responder: a node and a request's method and headers in, a :class:`Response` out.
+
+It implements RFC 9110 for a static representation: validators (strong ETag,
+Last-Modified), preconditions in the order of section 13.2.2, byte ranges (section 14)
+with multipart/byteranges, HEAD, 304/412/416. No framework is imported: WSGI, Django and
+Flask each turn the :class:`Response` into their own response in a few lines.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, TYPE_CHECKING, Any
+
+from ..backends.base import CHUNK_SIZE
+from ..errors import StorageError
+from .headers import (
+    coalesce,
+    content_disposition,
+    content_range,
+    http_date,
+    parse_etags,
+    parse_http_date,
+    parse_range,
+    quote_etag,
+)
+
+if TYPE_CHECKING:
+    from ..node import StorageNode
+
+__all__ = ["Response", "respond", "EnvironHeaders", "MAX_RANGES", "serve"]
+
+#: More ranges than this in one request get the whole file (RFC 9110 section 14.2 lets a
+#: server ignore a Range it finds excessive; many small ranges are a known DoS pattern).
+MAX_RANGES = 16
+
+STATUS_LINES = {
+    200: "200 OK",
+    206: "206 Partial Content",
+    304: "304 Not Modified",
+    403: "403 Forbidden",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    412: "412 Precondition Failed",
+    416: "416 Range Not Satisfiable",
+}
+
+#: Media types that are text though not ``text/*``: they get ``charset=utf-8`` too.
+_TEXTUAL = {"application/javascript", "application/json", "application/xml", "image/svg+xml"}
+
+
+class Response:
+    """A framework-free response: status, headers and a body iterable.
+
+    ``file`` is set when the body is a slice of a local file the server may ``sendfile``
+    (through ``wsgi.file_wrapper``); ``body`` is always a valid iterable of bytes.
+    """
+
+    __slots__ = ("status", "headers", "body", "file")
+
+    def __init__(
+        self,
+        status: int,
+        headers: list[tuple[str, str]],
+        body: Iterable[bytes] = (),
+        file: FileSlice | None = None,
+    ):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.file = file
+
+    @property
+    def status_line(self) -> str:
+        return STATUS_LINES.get(self.status, f"{self.status} Unknown")
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+    def close(self) -> None:
+        close = getattr(self.body, "close", None)
+        if close is not None:
+            close()
+
+    def __call__(self, environ: Mapping[str, Any], start_response: Any) -> Iterable[bytes]:
+        """Answer as a WSGI application: local file slices go through ``wsgi.file_wrapper``."""
+        start_response(self.status_line, self.headers)
+        if self.file is not None:
+            wrapper = environ.get("wsgi.file_wrapper")
+            if wrapper is not None:
+                return wrapper(self.file, CHUNK_SIZE)
+        return self.body
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status_line}>"
+
+
+def _simple(status: int, headers: list[tuple[str, str]] | None = None) -> Response:
+    return Response(status, [*(headers or ()), ("Content-Length", "0")])
+
+
+NOT_ALLOWED = ("Allow", "GET, HEAD")
+
+
+class FileSlice:
+    """A local file read from ``start`` up to ``stop``: what sendfile or a read loop sends.
+
+    ``fileno()`` and ``tell()`` let a server's ``wsgi.file_wrapper`` sendfile exactly this
+    slice (gunicorn sends from ``tell()`` for Content-Length bytes); ``read()`` never
+    goes past ``stop``, for servers that iterate instead.
+    """
+
+    def __init__(self, path: str, start: int, stop: int):
+        self._file: IO[bytes] = open(path, "rb")
+        if start:
+            self._file.seek(start)
+        self._left = stop - start
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        if size < 0 or size > self._left:
+            size = self._left
+        data = self._file.read(size)
+        self._left -= len(data)
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(CHUNK_SIZE):
+            yield chunk
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _Body:
+    """An iterable body that closes what it reads from when the server is done."""
+
+    __slots__ = ("_chunks", "_closer")
+
+    def __init__(self, chunks: Iterator[bytes], closer: Any = None):
+        self._chunks = chunks
+        self._closer = closer
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+        if self._closer is not None:
+            self._closer()
+
+
+class EnvironHeaders:
+    """Request headers read from a WSGI environ: ``get('If-None-Match')``."""
+
+    __slots__ = ("environ",)
+
+    def __init__(self, environ: Mapping[str, Any]):
+        self.environ = environ
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.environ.get("HTTP_" + name.upper().replace("-", "_"), default)
+
+
+def content_type_for(mimetype: str) -> str:
+    if mimetype.startswith("text/") or mimetype in _TEXTUAL:
+        return f"{mimetype}; charset=utf-8"
+    return mimetype
+
+
+def respond(
+    node: StorageNode,
+    method: str,
+    headers: Any,
+    *,
+    as_attachment: bool = False,
+    download_name: str | None = None,
+    mimetype: str | None = None,
+    cache_max_age: int | None = None,
+    immutable: bool = False,
+    conditional: bool = True,
+    etag: bool = True,
+    max_ranges: int = MAX_RANGES,
+) -> Response:
+    """Build the response to a ``method`` request for ``node`` with request ``headers``.
+
+    ``headers`` is anything with ``get(name)`` (a dict with canonical names, Django's
+    ``request.headers``, Flask's ``request.headers``, :class:`EnvironHeaders`).
+    """
+    if method not in ("GET", "HEAD"):
+        return _simple(405, [NOT_ALLOWED])
+    try:
+        info = node.info()
+    except FileNotFoundError:
+        return _simple(404)
+    except StorageError:
+        return _simple(403)
+    if info["type"] != "file":
+        return _simple(403)
+
+    size: int = info["size"]
+    mtime = info.get("mtime")
+    tag = quote_etag(node.etag_for(info)) if etag else None
+    last_modified = int(mtime) if mtime is not None else None
+
+    cache = _cache_control(cache_max_age, immutable)
+    validators: list[tuple[str, str]] = []
+    if tag:
+        validators.append(("ETag", tag))
+    if last_modified is not None:
+        validators.append(("Last-Modified", http_date(last_modified)))
+
+    if conditional:
+        status = evaluate_preconditions(method, headers, tag, last_modified)
+        if status == 304:
+            # Section 15.4.5: a 304 carries the fields a 200 would (ETag, Cache-Control...);
+            # Last-Modified only guides caches when there is no ETag.
+            not_modified = [("ETag", tag)] if tag else validators
+            return Response(304, [*not_modified, *cache])
+        if status == 412:
+            return _simple(412)
+
+    name = download_name or node.basename
+    ctype = content_type_for(mimetype or node.mimetype)
+    common = [
+        ("Accept-Ranges", "bytes"),
+        *validators,
+        *cache,
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+    if as_attachment or download_name:
+        common.append(("Content-Disposition", content_disposition("attachment" if as_attachment else "inline", name)))
+
+    ranges = None
+    if method == "GET" and conditional:
+        ranges = parse_range(headers.get("Range"), size)
+        if ranges is not None and not _if_range_holds(headers.get("If-Range"), tag, last_modified):
+            ranges = None
+    if ranges is not None:
+        if not ranges:
+            if size == 0 and headers.get("Range", "").replace(" ", "").lower().startswith("bytes=-"):
+                ranges = None  # a suffix of an empty file: nothing to cut, send it whole
+            else:
+                return _simple(416, [("Content-Range", f"bytes */{size}"), ("Accept-Ranges", "bytes")])
+        elif len(ranges) > max_ranges or sum(stop - start for start, stop in ranges) > size:
+            ranges = None  # too many, or overlapping past the file's size: send it whole
+        else:
+            ranges = coalesce(ranges)
+
+    if ranges is None or ranges == [(0, size)]:
+        head = [("Content-Type", ctype), ("Content-Length", str(size)), *common]
+        if method == "HEAD":
+            return Response(200, head)
+        return _body_response(node, 200, head, 0, size)
+
+    if len(ranges) == 1:
+        start, stop = ranges[0]
+        head = [
+            ("Content-Type", ctype),
+            ("Content-Length", str(stop - start)),
+            ("Content-Range", content_range(start, stop, size)),
+            *common,
+        ]
+        return _body_response(node, 206, head, start, stop)
+
+    boundary = os.urandom(12).hex()
+    parts = [
+        (f"--{boundary}\r\nContent-Type: {ctype}\r\nContent-Range: {content_range(a, b, size)}\r\n\r\n".encode(), a, b)
+        for a, b in ranges
+    ]
+    closing = f"\r\n--{boundary}--\r\n".encode()
+    length = sum(len(h) + (b - a) for h, a, b in parts) + 2 * (len(parts) - 1) + len(closing)
+    head = [
+        ("Content-Type", f"multipart/byteranges; boundary={boundary}"),
+        ("Content-Length", str(length)),
+        *common,
+    ]
+    return Response(206, head, _Body(_multipart(node, parts, closing)))
+
+
+def _cache_control(max_age: int | None, immutable: bool) -> list[tuple[str, str]]:
+    if max_age is None or max_age <= 0:
+        # Revalidate on each use: cheap with ETag/Last-Modified, and never stale.
+        return [("Cache-Control", "no-cache")]
+    return [("Cache-Control", f"public, max-age={int(max_age)}{', immutable' if immutable else ''}")]
+
+
+def evaluate_preconditions(method: str, headers: Any, tag: str | None, last_modified: int | None) -> int | None:
+    """RFC 9110 section 13.2.2: 412, 304 or None (go on), evaluating in the RFC's order."""
+    if_match = headers.get("If-Match")
+    if if_match is not None:
+        # Step 1. "An origin server MUST use the strong comparison function when comparing
+        # entity tags for If-Match" (section 13.1.1). The representation exists, so * holds.
+        tags = parse_etags(if_match)
+        if tags is None or not (tags.star or (tag is not None and tags.contains_strong(tag))):
+            return 412
+    else:
+        # Step 2: If-Unmodified-Since only when If-Match is absent.
+        since = parse_http_date(headers.get("If-Unmodified-Since"))
+        if since is not None and last_modified is not None and last_modified > since:
+            return 412
+    if_none_match = headers.get("If-None-Match")
+    if if_none_match is not None:
+        # Step 3. "A recipient MUST use the weak comparison function when comparing
+        # entity tags for If-None-Match" (section 13.1.2).
+        tags = parse_etags(if_none_match)
+        if tags is not None and (tags.star or (tag is not None and tags.contains_weak(tag))):
+            return 304 if method in ("GET", "HEAD") else 412
+    else:
+        # Step 4: If-Modified-Since only for GET/HEAD and without If-None-Match.
+        since = parse_http_date(headers.get("If-Modified-Since"))
+        if since is not None and last_modified is not None and last_modified <= since:
+            return 304
+    return None
+
+
+def _if_range_holds(value: str | None, tag: str | None, last_modified: int | None) -> bool:
+    """Section 13.1.5: a Range applies only if If-Range (when present) still matches."""
+    if value is None:
+        return True
+    value = value.strip()
+    if value.startswith('"') or value.startswith("W/"):
+        # "A client MUST NOT generate an If-Range header field containing an entity tag
+        # that is marked as weak"; a server compares strongly, so a weak one never matches.
+        return tag is not None and value == tag
+    since = parse_http_date(value)
+    # A date matches only if it is exactly the Last-Modified (section 13.1.5).
+    return since is not None and last_modified is not None and int(since) == last_modified
+
+
+def _body_response(node: StorageNode, status: int, head: list[tuple[str, str]], start: int, stop: int) -> Response:
+    ospath = getattr(node.backend, "ospath", None)
+    if ospath is not None:
+        try:
+            file = FileSlice(ospath(node.path), start, stop)
+        except FileNotFoundError:
+            return _simple(404)
+        return Response(status, head, _Body(iter(file), file.close), file)
+    return Response(status, head, _Body(node.backend.iter_range(node.path, start, stop)))
+
+
+def _multipart(node: StorageNode, parts: list[tuple[bytes, int, int]], closing: bytes) -> Iterator[bytes]:
+    iter_range = node.backend.iter_range
+    for index, (head, start, stop) in enumerate(parts):
+        yield head if index == 0 else b"\r\n" + head
+        yield from iter_range(node.path, start, stop)
+    yield closing
+
+
+def serve(node: StorageNode, environ: Mapping[str, Any], start_response: Any, **options: Any) -> Iterable[bytes]:
+    """Answer a WSGI request for ``node``; returns the WSGI body iterable."""
+    response = respond(node, environ.get("REQUEST_METHOD", "GET"), EnvironHeaders(environ), **options)
+    return response(environ, start_response)
