@@ -188,4 +188,3 @@ def content_disposition(disposition: str, filename: str | None) -> str:
     if not simple:
         value += f"; filename*=UTF-8''{quote(filename, safe=_ATTR_SAFE)}"
     return value
-

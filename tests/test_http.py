@@ -1,0 +1,471 @@
+"""The HTTP responder over a real socket: a real WSGI server on 127.0.0.1, http.client.
+
+Every test runs against a local file and an S3 (moto) file through werkzeug's threaded
+server, and the local file also through gunicorn (its wsgi.file_wrapper sendfiles).
+"""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import http.client
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from email.utils import formatdate
+from pathlib import Path
+
+import pytest
+from conftest import BUCKET
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.serving import make_server
+
+from genro_storage import StorageManager
+from genro_storage.http import MAX_RANGES, StorageApp
+
+DATA = bytes(range(256)) * 40 + b"tail"  # 10,244 bytes
+SECRET = "test-secret"
+
+
+class Server:
+    """Where a test server listens, and a helper to send raw requests."""
+
+    def __init__(self, port: int, mount: str, storage: StorageManager | None):
+        self.port = port
+        self.mount = mount
+        self.storage = storage
+
+    def request(self, method: str, target: str, headers: dict | None = None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.putrequest(method, target, skip_accept_encoding=True)
+            for name, value in (headers or {}).items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            response = conn.getresponse()
+            body = response.read()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, body
+        finally:
+            conn.close()
+
+    def get(self, name: str, headers: dict | None = None, method: str = "GET"):
+        return self.request(method, f"/{self.mount}/{name}", headers)
+
+
+def _populate(storage: StorageManager, mount: str) -> None:
+    storage.node(mount, "data.bin").write_bytes(DATA)
+    storage.node(mount, "empty.txt").write_bytes(b"")
+    storage.node(mount, "résumé 2024.pdf").write_bytes(b"%PDF-1.4 fake")
+    storage.node(mount, "page.html").write_text("<p>hi</p>")
+    storage.node(mount, "dir", "inner.txt").write_text("inner")
+
+
+@pytest.fixture(scope="module")
+def werkzeug_servers(tmp_path_factory, s3_server):
+    root = tmp_path_factory.mktemp("http-local")
+    storage = StorageManager(
+        [
+            {"name": "local", "type": "local", "path": str(root)},
+            s3_server.mount("s3", BUCKET, prefix="http-tests"),
+        ]
+    )
+    storage.configure_urls(SECRET, "/")
+    for mount in ("local", "s3"):
+        _populate(storage, mount)
+    server = make_server("127.0.0.1", 0, StorageApp(storage), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield storage, server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def gunicorn_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("http-gunicorn")
+    storage = StorageManager([{"name": "files", "type": "local", "path": str(root)}])
+    storage.configure_urls(SECRET, "/")
+    _populate(storage, "files")
+    env = {**os.environ, "GS_TEST_ROOT": str(root), "GS_TEST_SECRET": SECRET, "PYTHONPATH": str(Path(__file__).parent)}
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    proc = subprocess.Popen(
+        [str(gunicorn), "-b", "127.0.0.1:0", "-k", "gthread", "--threads", "4", "http_app:app"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = None
+        deadline = time.time() + 30
+        while port is None and time.time() < deadline:
+            line = proc.stderr.readline()
+            match = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", line)
+            if match:
+                port = int(match.group(1))
+        assert port, "gunicorn did not start"
+        threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
+        yield storage, port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(params=["werkzeug-local", "werkzeug-s3", "gunicorn-local"])
+def server(request) -> Server:
+    kind = request.param
+    if kind.startswith("gunicorn"):
+        storage, port = request.getfixturevalue("gunicorn_server")
+        return Server(port, "files", storage)
+    storage, port = request.getfixturevalue("werkzeug_servers")
+    return Server(port, kind.split("-")[1], storage)
+
+
+def test_full_get(server):
+    status, headers, body = server.get("data.bin")
+    assert status == 200 and body == DATA
+    assert headers["content-length"] == str(len(DATA))
+    assert headers["accept-ranges"] == "bytes"
+    assert re.fullmatch(r'"[^"]+"', headers["etag"])
+    assert headers["last-modified"].endswith("GMT")
+    assert headers["content-type"] == "application/octet-stream"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["cache-control"] == "no-cache"
+    assert server.get("data.bin")[1]["etag"] == headers["etag"]
+
+
+def test_text_types_carry_charset(server):
+    status, headers, body = server.get("page.html")
+    assert status == 200 and body == b"<p>hi</p>"
+    assert headers["content-type"] == "text/html; charset=utf-8"
+
+
+def test_head_has_get_headers_and_no_body(server):
+    _, get_headers, _ = server.get("data.bin")
+    status, headers, body = server.get("data.bin", method="HEAD")
+    assert status == 200 and body == b""
+    for name in ("content-length", "etag", "last-modified", "content-type", "accept-ranges"):
+        assert headers[name] == get_headers[name]
+    status, headers, _ = server.get("data.bin", {"Range": "bytes=0-9"}, method="HEAD")
+    assert status == 200 and headers["content-length"] == str(len(DATA))
+
+
+def test_empty_file(server):
+    status, headers, body = server.get("empty.txt")
+    assert status == 200 and body == b"" and headers["content-length"] == "0"
+    status, headers, _ = server.get("empty.txt", {"Range": "bytes=0-"})
+    assert status == 416 and headers["content-range"] == "bytes */0"
+
+
+@pytest.mark.parametrize(
+    "spec,start,stop",
+    [
+        ("bytes=0-0", 0, 1),
+        ("bytes=10-19", 10, 20),
+        ("bytes=10000-", 10000, len(DATA)),
+        ("bytes=-4", len(DATA) - 4, len(DATA)),
+        ("bytes=-99999", 0, len(DATA)),
+        ("bytes=10240-99999", 10240, len(DATA)),
+        ("bytes=0-9,5-14", 0, 15),  # overlapping ranges coalesce into one
+        ("BYTES = 3-5", 3, 6),
+    ],
+)
+def test_single_ranges(server, spec, start, stop):
+    status, headers, body = server.get("data.bin", {"Range": spec})
+    if (start, stop) == (0, len(DATA)):
+        assert status in (200, 206) and body == DATA
+        return
+    assert status == 206
+    assert body == DATA[start:stop]
+    assert headers["content-range"] == f"bytes {start}-{stop - 1}/{len(DATA)}"
+    assert headers["content-length"] == str(stop - start)
+    assert headers["content-type"] == "application/octet-stream"
+
+
+def _parse_multipart(headers, body):
+    message = email.message_from_bytes(b"Content-Type: " + headers["content-type"].encode() + b"\r\n\r\n" + body)
+    assert message.is_multipart()
+    parts = []
+    for part in message.get_payload():
+        match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", part["Content-Range"])
+        assert match and int(match.group(3)) == len(DATA)
+        assert part["Content-Type"] == "application/octet-stream"
+        parts.append((int(match.group(1)), int(match.group(2)) + 1, part.get_payload(decode=True)))
+    return parts
+
+
+def test_multiple_ranges_multipart(server):
+    status, headers, body = server.get("data.bin", {"Range": "bytes=0-9, 100-199, -5"})
+    assert status == 206
+    assert headers["content-type"].startswith("multipart/byteranges; boundary=")
+    assert headers["content-length"] == str(len(body))
+    parts = _parse_multipart(headers, body)
+    assert [(a, b) for a, b, _ in parts] == [(0, 10), (100, 200), (len(DATA) - 5, len(DATA))]
+    for start, stop, payload in parts:
+        assert payload == DATA[start:stop]
+
+
+def test_multipart_overlaps_coalesced(server):
+    status, headers, body = server.get("data.bin", {"Range": "bytes=50-99,0-9,60-120,200-209"})
+    assert status == 206
+    parts = _parse_multipart(headers, body)
+    assert [(a, b) for a, b, _ in parts] == [(0, 10), (50, 121), (200, 210)]
+    assert all(payload == DATA[a:b] for a, b, payload in parts)
+
+
+def test_too_many_ranges_get_the_whole_file(server):
+    spec = "bytes=" + ",".join(f"{i * 10}-{i * 10 + 1}" for i in range(MAX_RANGES + 1))
+    status, _, body = server.get("data.bin", {"Range": spec})
+    assert status == 200 and body == DATA
+    overlapping = "bytes=" + ",".join(["0-9999"] * 3)
+    status, _, body = server.get("data.bin", {"Range": overlapping})
+    assert status == 200 and body == DATA
+
+
+def test_unsatisfiable_range(server):
+    status, headers, body = server.get("data.bin", {"Range": f"bytes={len(DATA)}-"})
+    assert status == 416
+    assert headers["content-range"] == f"bytes */{len(DATA)}"
+    status, headers, _ = server.get("data.bin", {"Range": "bytes=99999-100000, -0"})
+    assert status == 416
+
+
+@pytest.mark.parametrize("spec", ["bytes=abc", "items=0-1", "bytes=5-1", "bytes=", "bytes=1-2-3", "0-5", "bytes=+1-2"])
+def test_invalid_range_is_ignored(server, spec):
+    status, headers, body = server.get("data.bin", {"Range": spec})
+    assert status == 200 and body == DATA
+    assert "content-range" not in headers
+
+
+def _validators(server):
+    _, headers, _ = server.get("data.bin")
+    return headers["etag"], headers["last-modified"]
+
+
+def test_preconditions(server):
+    etag, last_modified = _validators(server)
+    weak = "W/" + etag
+    past = formatdate(0, usegmt=True)
+    future = formatdate(time.time() + 86400 * 365, usegmt=True)
+    cases = [
+        ({"If-Match": etag}, 200),
+        ({"If-Match": '"other", ' + etag}, 200),
+        ({"If-Match": "*"}, 200),
+        ({"If-Match": '"other"'}, 412),
+        ({"If-Match": weak}, 412),  # If-Match compares strongly
+        ({"If-Unmodified-Since": future}, 200),
+        ({"If-Unmodified-Since": past}, 412),
+        ({"If-Match": etag, "If-Unmodified-Since": past}, 200),  # ignored when If-Match is present
+        ({"If-None-Match": etag}, 304),
+        ({"If-None-Match": weak}, 304),  # If-None-Match compares weakly
+        ({"If-None-Match": '"a", ' + etag}, 304),
+        ({"If-None-Match": "*"}, 304),
+        ({"If-None-Match": '"other"'}, 200),
+        ({"If-Modified-Since": last_modified}, 304),
+        ({"If-Modified-Since": future}, 304),
+        ({"If-Modified-Since": past}, 200),
+        ({"If-None-Match": '"other"', "If-Modified-Since": future}, 200),  # IMS ignored with INM
+        ({"If-Match": '"other"', "If-None-Match": etag}, 412),  # If-Match first
+        ({"If-Unmodified-Since": past, "If-None-Match": etag}, 412),
+        ({"If-Modified-Since": "not a date"}, 200),
+        ({"If-Unmodified-Since": "garbage"}, 200),
+    ]
+    for headers, expected in cases:
+        status, response_headers, body = server.get("data.bin", headers)
+        assert status == expected, headers
+        if expected == 200:
+            assert body == DATA
+        elif expected == 304:
+            assert body == b""
+            assert response_headers["etag"] == etag
+            assert response_headers["cache-control"] == "no-cache"
+            assert "content-length" not in response_headers or response_headers["content-length"] == "0"
+            assert "content-range" not in response_headers and "content-type" not in response_headers
+        else:
+            assert "etag" not in response_headers
+
+
+def test_if_range(server):
+    etag, last_modified = _validators(server)
+    other_date = formatdate(time.time() - 86400 * 400, usegmt=True)
+    cases = [
+        (etag, 206),
+        ('"other"', 200),
+        ("W/" + etag, 200),  # a weak tag never satisfies If-Range
+        (last_modified, 206),
+        (other_date, 200),
+        ("garbage", 200),
+    ]
+    for value, expected in cases:
+        status, headers, body = server.get("data.bin", {"Range": "bytes=0-9", "If-Range": value})
+        assert status == expected, value
+        assert body == (DATA[:10] if expected == 206 else DATA)
+
+
+def test_precondition_failure_beats_range(server):
+    status, _, _ = server.get("data.bin", {"Range": "bytes=0-9", "If-Match": '"nope"'})
+    assert status == 412
+    etag, _ = _validators(server)
+    status, _, body = server.get("data.bin", {"Range": "bytes=0-9", "If-None-Match": etag})
+    assert status == 304 and body == b""
+
+
+def test_missing_folder_and_method(server):
+    assert server.get("nope.bin")[0] == 404
+    assert server.request("GET", "/unknown-mount/data.bin")[0] == 404
+    assert server.get("dir")[0] == 403
+    assert server.get("dir/inner.txt")[2] == b"inner"
+    status, headers, _ = server.get("data.bin", method="POST")
+    assert status == 405 and headers["allow"] == "GET, HEAD"
+    assert server.get("data.bin", method="DELETE")[0] == 405
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/{m}/%2e%2e/%2e%2e/etc/passwd",
+        "/{m}/..%2f..%2fetc%2fpasswd",
+        "/{m}/dir/%2e%2e%2f%2e%2e%2fdata.bin",
+        "/{m}/dir%2f..%2f..%2fetc",
+        "/{m}/%2fetc%2fpasswd",
+        "/{m}/dir/..%5c..%5cdata.bin",
+        "/{m}/a%00b",
+        "/%2e%2e/{m}/data.bin",
+        "/{m}/%ff%fe",
+    ],
+)
+def test_path_traversal_refused(server, target):
+    status, _, body = server.request("GET", target.format(m=server.mount))
+    assert status in (400, 403, 404)
+    assert b"root:" not in body and body != DATA
+
+
+def test_non_ascii_names(server):
+    status, headers, body = server.get("r%C3%A9sum%C3%A9%202024.pdf")
+    assert status == 200 and body == b"%PDF-1.4 fake"
+    assert headers["content-type"] == "application/pdf"
+
+
+def test_signed_urls(server):
+    node = server.storage.node(server.mount, "data.bin")
+    url = node.url(expires_in=60)
+    if server.mount == "s3":
+        assert url.startswith("http://127.0.0.1") and "Signature" in url or "X-Amz-Signature" in url
+        url = server.storage.url_signer().url(server.mount, "data.bin", 60)
+    assert server.request("GET", url)[0] == 200
+    path, query = url.split("?")
+    assert server.request("GET", path + "?" + query.replace("signature=", "signature=x"))[0] == 403
+    other = server.storage.url_signer().url(server.mount, "page.html", 60).split("?")[1]
+    assert server.request("GET", path + "?" + other)[0] == 403  # a signature for another file
+    expired = server.storage.url_signer().query(server.mount, "data.bin", 60, now=time.time() - 3600)
+    assert server.request("GET", f"{path}?{expired}")[0] == 403
+    assert server.request("GET", path + "?expires=99999999999")[0] == 403
+
+
+def test_s3_range_fetches_only_that_range(werkzeug_servers):
+    storage, port = werkzeug_servers
+    big = storage.node("s3:big.bin")
+    payload = os.urandom(3 * 1024 * 1024)
+    big.write_bytes(payload)
+    fs = storage.get_backend("s3").fs
+    seen: list[tuple[str, str | None]] = []
+
+    def record(request, **_):
+        seen.append((request.method, request.headers.get("Range")))
+
+    fs.s3.meta.events.register("before-send.s3.GetObject", record)
+    try:
+        server = Server(port, "s3", storage)
+        status, headers, body = server.get("big.bin", {"Range": "bytes=1000000-1049999"})
+    finally:
+        fs.s3.meta.events.unregister("before-send.s3.GetObject", record)
+    assert status == 206 and body == payload[1000000:1050000]
+    ranges = [r.decode() if isinstance(r, bytes) else r for _, r in seen]
+    assert ranges == ["bytes=1000000-1049999"]
+
+
+def test_download_name_and_attachment(tmp_path):
+    storage = StorageManager([{"name": "f", "type": "local", "path": str(tmp_path)}])
+    storage.node("f:résumé 2024.pdf").write_bytes(b"pdf")
+    app = StorageApp(storage, as_attachment=True, cache_max_age=3600, immutable=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        status, headers, body = Server(server.server_port, "f", storage).get("r%C3%A9sum%C3%A9%202024.pdf")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert status == 200 and body == b"pdf"
+    disposition = headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="r?sum? 2024.pdf"')
+    assert "filename*=UTF-8''r%C3%A9sum%C3%A9%202024.pdf" in disposition
+    assert headers["cache-control"] == "public, max-age=3600, immutable"
+
+
+def test_large_local_file_through_sendfile(gunicorn_server):
+    storage, port = gunicorn_server
+    data = os.urandom(8 * 1024 * 1024 + 3)
+    storage.node("files:large.bin").write_bytes(data)
+    server = Server(port, "files", storage)
+    status, _, body = server.get("large.bin")
+    assert status == 200 and hashlib.sha256(body).digest() == hashlib.sha256(data).digest()
+    status, headers, body = server.get("large.bin", {"Range": "bytes=4000000-7999999"})
+    assert status == 206 and body == data[4000000:8000000]
+
+
+header_values = st.one_of(
+    st.text(max_size=60),
+    st.from_regex(r"bytes=[0-9, \-]{0,30}", fullmatch=True),
+    st.from_regex(r'(W/)?"[a-z0-9]{0,8}"(, ?(W/)?"[a-z0-9]{0,8}"){0,3}', fullmatch=True),
+    st.sampled_from(["*", "bytes=-", "bytes=--1", "bytes=0-0,-0", "Thu, 01 Jan 1970 00:00:00 GMT", "W/", '"']),
+)
+header_names = st.sampled_from(
+    ["Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"]
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(tmp_path_factory):
+    storage = StorageManager(
+        [
+            {"name": "local", "type": "local", "path": str(tmp_path_factory.mktemp("fuzz"))},
+            {"name": "mem", "type": "memory"},
+        ]
+    )
+    for mount in ("local", "mem"):
+        storage.node(mount, "data.bin").write_bytes(DATA)
+        storage.node(mount, "empty").write_bytes(b"")
+    return StorageApp(storage)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    headers=st.dictionaries(header_names, header_values, max_size=4),
+    mount=st.sampled_from(["local", "mem"]),
+    name=st.sampled_from(["data.bin", "empty"]),
+    method=st.sampled_from(["GET", "HEAD"]),
+)
+def test_any_header_values_never_500(fuzz_app, headers, mount, name, method):
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": f"/{mount}/{name}", "QUERY_STRING": ""}
+    for key, value in headers.items():
+        environ["HTTP_" + key.upper().replace("-", "_")] = value
+    response = fuzz_app.handle(environ)
+    assert response.status in (200, 206, 304, 412, 416)
+    body = b"".join(response.body)
+    response.close()
+    length = response.header("Content-Length")
+    if method == "HEAD" or response.status == 304:
+        assert body == b""
+    else:
+        assert length is not None and int(length) == len(body)
+    if response.status == 206 and not response.header("Content-Type").startswith("multipart/"):
+        start, stop = map(int, re.match(r"bytes (\d+)-(\d+)/", response.header("Content-Range")).groups())
+        assert body == (DATA if name == "data.bin" else b"")[start : stop + 1]
