@@ -112,7 +112,7 @@ class FileSlice:
     """
 
     def __init__(self, path: str, start: int, stop: int):
-        self._file: IO[bytes] = open(path, "rb")
+        self._file: IO[bytes] = open(path, "rb", buffering=0)
         if start:
             self._file.seek(start)
         self._left = stop - start
