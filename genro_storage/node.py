@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import io
 import mimetypes
-import shutil
+from collections.abc import Callable, Iterable
 from typing import IO, TYPE_CHECKING, Any
 
-from .backends.base import CHUNK_SIZE, AtomicWriter
+from .backends.base import AtomicWriter
 from .errors import (
     StorageError,
     StorageExistsError,
@@ -19,6 +19,7 @@ from .errors import (
     translate_oserror,
 )
 from .paths import join_path
+from .transfer import SkipRule, TransferProgress, TransferReport, transfer
 
 if TYPE_CHECKING:
     from .backends.base import StorageBackend
@@ -378,76 +379,73 @@ class StorageNode:
 
     # -- copy and move -------------------------------------------------------------------
 
-    def _resolve_dest(self, dest: StorageNode | str) -> StorageNode:
+    def _as_node(self, dest: StorageNode | str) -> StorageNode:
         if isinstance(dest, str):
-            dest = self._manager.node(dest)
-        elif not isinstance(dest, StorageNode):
+            return self._manager.node(dest)
+        if not isinstance(dest, StorageNode):
             raise TypeError(f"destination must be a StorageNode or 'mount:path', not {type(dest).__name__}")
-        if dest._mount.backend.has_folders and dest._mount.backend.isdir(dest._path):
-            dest = dest._make(f"{dest._path}/{self.basename}" if dest._path else self.basename)
         return dest
 
-    def _check_copy_source(self) -> None:
-        backend = self._mount.backend
-        if backend.has_folders and backend.isdir(self._path):
-            raise StorageIsADirectoryError(self._mount.name, self._path, "Is a folder (copy_to copies files)")
+    def copy_to(
+        self,
+        dest: StorageNode | str,
+        *,
+        skip: SkipRule = None,
+        progress: Callable[[TransferProgress], Any] | None = None,
+        include: str | Iterable[str] | None = None,
+        exclude: str | Iterable[str] | None = None,
+        workers: int | None = None,
+        on_error: str = "raise",
+        dry_run: bool = False,
+    ) -> TransferReport:
+        """Copy this file or folder to ``dest`` (a node or ``'mount:path'``), on any mount.
 
-    def copy_to(self, dest: StorageNode | str) -> StorageNode:
-        """Copy this file to ``dest`` (a node or ``'mount:path'``), on any mount.
-
-        Into an existing folder, the copy keeps this file's name. Same-backend copies use
-        the backend's own copy; others stream in chunks. The destination is replaced
-        atomically: a failure leaves its previous content. Returns the destination node.
+        A file copied into an existing folder keeps its name; a folder is copied to
+        ``dest`` with everything under it. Each destination file is replaced atomically:
+        a failure leaves its previous content. ``skip`` (``'exists'``, ``'size'``,
+        ``'mtime'``, ``'hash'`` or ``callable(src, dest) -> bool``) leaves files already
+        there, which also resumes an interrupted copy. ``include``/``exclude`` are glob
+        patterns on paths relative to this node; ``workers`` sets the thread pool;
+        ``on_error='continue'`` collects failures in the report instead of raising;
+        ``dry_run`` reports what would be copied. ``progress`` receives a
+        :class:`TransferProgress` after each file. Returns a :class:`TransferReport`.
         """
-        self._check_copy_source()
-        dest = self._resolve_dest(dest)
-        dest._mount.require_write(dest._path)
-        if dest == self:
-            raise StorageExistsError(self._mount.name, self._path, "Source and destination are the same file")
-        src_backend, dst_backend = self._mount.backend, dest._mount.backend
-        if src_backend is dst_backend:
-            try:
-                src_backend.copy(self._path, dest._path)
-            except OSError as exc:
-                raise self._error(exc) from exc
-            return dest
-        try:
-            reader = src_backend.open_read(self._path)
-        except OSError as exc:
-            raise self._error(exc) from exc
-        with reader:
-            writer = dest._open_write()
-            try:
-                with writer:
-                    shutil.copyfileobj(reader, writer, CHUNK_SIZE)
-            except OSError as exc:
-                raise dest._error(exc) from exc
-        return dest
+        return transfer(
+            self,
+            self._as_node(dest),
+            skip=skip,
+            progress=progress,
+            include=include,
+            exclude=exclude,
+            workers=workers,
+            on_error=on_error,
+            dry_run=dry_run,
+        )
 
-    def move_to(self, dest: StorageNode | str) -> StorageNode:
-        """Move this file to ``dest``; a rename where the backend has one.
-
-        Across backends the source is deleted only after the copy is complete and its
-        size checked. Returns the destination node.
-        """
-        self._mount.require_delete(self._path)
-        self._check_copy_source()
-        dest = self._resolve_dest(dest)
-        dest._mount.require_write(dest._path)
-        if dest == self:
-            return dest
-        backend = self._mount.backend
-        if backend is dest._mount.backend:
-            try:
-                backend.move(self._path, dest._path)
-            except OSError as exc:
-                raise self._error(exc) from exc
-            return dest
-        expected = self.size
-        dest = self.copy_to(dest)
-        if dest.size != expected:
-            raise StorageOSError(
-                dest._mount.name, dest._path, f"copy has {dest.size} bytes, source {expected}: source kept"
-            )
-        self.delete()
-        return dest
+    def move_to(
+        self,
+        dest: StorageNode | str,
+        *,
+        skip: SkipRule = None,
+        progress: Callable[[TransferProgress], Any] | None = None,
+        include: str | Iterable[str] | None = None,
+        exclude: str | Iterable[str] | None = None,
+        workers: int | None = None,
+        on_error: str = "raise",
+        dry_run: bool = False,
+    ) -> TransferReport:
+        """Move this file or folder to ``dest``: a rename within a backend where it has one;
+        across backends each source file is deleted only after its copy is verified
+        (size, and MD5 where both sides know it). Options as :meth:`copy_to`."""
+        return transfer(
+            self,
+            self._as_node(dest),
+            move=True,
+            skip=skip,
+            progress=progress,
+            include=include,
+            exclude=exclude,
+            workers=workers,
+            on_error=on_error,
+            dry_run=dry_run,
+        )

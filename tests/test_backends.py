@@ -53,10 +53,10 @@ def test_base64_write_updates_the_path():
         f.write(b"streamed")
     assert node.read_bytes() == b"streamed"
     storage.node("mem:f.bin").write_bytes(b"\x00\x01binary")
-    copy = storage.node("mem:f.bin").copy_to("inline:")
+    copy = storage.node("mem:f.bin").copy_to("inline:").dest
     assert copy.read_bytes() == b"\x00\x01binary"
     assert storage.node(copy.fullpath).read_bytes() == b"\x00\x01binary"
-    back = copy.copy_to("mem:back.bin")
+    back = copy.copy_to("mem:back.bin").dest
     assert back.read_bytes() == b"\x00\x01binary"
 
 
@@ -99,7 +99,7 @@ def test_http_backend_reads_over_a_real_socket(http_server, tmp_path):
     assert node.size == len(b"served over http")
     with node.open("rb") as f:
         assert f.read(6) == b"served"
-    copy = node.copy_to("local:copy.txt")
+    copy = node.copy_to("local:copy.txt").dest
     assert copy.read() == "served over http"
     with pytest.raises(StorageNotFoundError):
         storage.node("web:docs/missing.txt").read()

@@ -249,9 +249,9 @@ def test_large_file_20mb(storage):
 def test_same_mount_copy_and_move(storage):
     src = storage.node("m:src/a.txt")
     src.write("payload")
-    copy = src.copy_to("m:dst/a-copy.txt")
+    copy = src.copy_to("m:dst/a-copy.txt").dest
     assert copy.read() == "payload" and src.read() == "payload"
-    moved = src.move_to(storage.node("m:dst/a-moved.txt"))
+    moved = src.move_to(storage.node("m:dst/a-moved.txt")).dest
     assert moved.read() == "payload"
     assert not src.exists
     assert sorted(c.basename for c in storage.node("m:dst").children()) == ["a-copy.txt", "a-moved.txt"]
@@ -261,7 +261,7 @@ def test_copy_into_existing_folder_keeps_name(storage):
     storage.node("m:target").mkdir()
     dest = storage.node("m:file.txt")
     dest.write("x")
-    result = dest.copy_to("m:target")
+    result = dest.copy_to("m:target").dest
     assert result.fullpath == "m:target/file.txt"
     assert result.read() == "x"
 
@@ -279,12 +279,12 @@ def test_copy_and_move_across_backends(all_mounts, src_kind, dst_kind):
     data = os.urandom(3 * 1024 * 1024 + 17)
     src = all_mounts.node(src_kind, "from", "file ü.bin")
     src.write_bytes(data)
-    copy = src.copy_to(f"{dst_kind}:to/copy ü.bin")
+    copy = src.copy_to(f"{dst_kind}:to/copy ü.bin").dest
     assert copy.read_bytes() == data
     assert src.read_bytes() == data
     old = all_mounts.node(dst_kind, "to", "moved.bin")
     old.write_bytes(b"previous")
-    moved = src.move_to(old)
+    moved = src.move_to(old).dest
     assert moved.read_bytes() == data
     assert not src.exists
 

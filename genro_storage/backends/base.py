@@ -195,6 +195,24 @@ class StorageBackend:
                 digest.update(chunk)
         return digest.hexdigest()
 
+    def walk_files(self, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Yield ``(relative path, info)`` for every file under the folder ``path``.
+
+        Backends with a recursive listing (object stores) override this with one call.
+        """
+        stack = [""]
+        while stack:
+            rel = stack.pop()
+            here = f"{path}/{rel}" if path and rel else (path or rel)
+            for name in self.listdir(here):
+                child_rel = f"{rel}/{name}" if rel else name
+                child = f"{path}/{child_rel}" if path else child_rel
+                info = self.info(child)
+                if info["type"] == "directory":
+                    stack.append(child_rel)
+                else:
+                    yield child_rel, info
+
     def iter_range(self, path: str, start: int, stop: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         """Yield the bytes ``start`` to ``stop`` (half-open) of ``path`` in bounded chunks.
 

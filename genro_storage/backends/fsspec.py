@@ -208,6 +208,23 @@ class FsspecBackend(StorageBackend):
             names.append(name[len(prefix) :] if name.startswith(prefix) else name.rpartition("/")[2])
         return names
 
+    def walk_files(self, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        # One recursive listing (paginated on object stores) with sizes and validators.
+        full = self.fspath(path)
+        try:
+            found = self.fs.find(full, withdirs=False, detail=True)
+        except FileNotFoundError:
+            return
+        base = self.fs._strip_protocol(full).strip("/") if full else ""
+        prefix = f"{base}/" if base else ""
+        for name, raw in found.items():
+            name = self.fs._strip_protocol(name).strip("/")
+            if raw.get("type") == "directory" or not name.startswith(prefix) or name == base:
+                continue  # folder markers, and the folder itself
+            if str(raw.get("name", "")).endswith("/"):
+                continue
+            yield name[len(prefix) :], self._normalize_info(raw)
+
     # -- reading and writing ----------------------------------------------------------
 
     def open_read(self, path: str) -> IO[bytes]:
@@ -320,17 +337,33 @@ class S3Backend(FsspecBackend):
         self.fs.call_s3("put_object", Bucket=self.bucket, Key=key + "/", Body=b"")
         self.fs.invalidate_cache(full)
 
+    def upload_file(self, local_path: str, path: str) -> None:
+        """Upload a local file: a parallel multipart upload for large files, which S3
+        publishes only when complete (a failed upload leaves the old object)."""
+        full = self.fspath(path)
+        if self.fs.isdir(full):
+            raise IsADirectoryError(21, "Is a directory", full)
+        self.fs.put_file(local_path, full)
+        self.fs.invalidate_cache(full)
+
     def presign(self, path: str, expires_in: int) -> str:
         """A presigned GET URL, valid ``expires_in`` seconds."""
         return self.fs.sign(self.fspath(path), expiration=expires_in)
 
     def info(self, path: str) -> dict[str, Any]:
-        info = super().info(path)
-        etag = info.get("etag")
-        # A single-part upload's ETag is the MD5 of the content; a multipart one ("...-N") is not.
-        if etag and "-" not in etag and len(etag) == 32:
-            info["md5"] = etag
-        return info
+        return _with_md5(super().info(path))
+
+    def walk_files(self, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        for rel, info in super().walk_files(path):
+            yield rel, _with_md5(info)
+
+
+def _with_md5(info: dict[str, Any]) -> dict[str, Any]:
+    etag = info.get("etag")
+    # A single-part upload's ETag is the MD5 of the content; a multipart one ("...-N") is not.
+    if etag and "-" not in etag and len(etag) == 32:
+        info["md5"] = etag
+    return info
 
 
 class HttpBackend(FsspecBackend):

@@ -13,7 +13,7 @@ import os
 import shutil
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from ..errors import StorageConfigError, StoragePathError
@@ -144,6 +144,36 @@ class LocalBackend(StorageBackend):
                 return []
             raise FileNotFoundError(2, "No such file or directory", full)
         return [name for name in os.listdir(full) if not _is_tmp(name)]
+
+    def walk_files(self, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        top, st, _ = self._resolve(path)
+        if st is None:
+            if not path:
+                return
+            raise FileNotFoundError(2, "No such file or directory", top)
+        _, real_root = self._roots()
+        for folder, _dirs, files in os.walk(top):
+            rel_folder = os.path.relpath(folder, top)
+            rel_folder = "" if rel_folder == "." else rel_folder.replace(os.sep, "/") + "/"
+            for name in files:
+                if _is_tmp(name):
+                    continue
+                full = f"{folder}/{name}"
+                try:
+                    file_st = os.stat(full)
+                except FileNotFoundError:
+                    continue
+                if os.path.islink(full):
+                    target = os.path.realpath(full)
+                    if not target.startswith(real_root + os.sep):
+                        continue  # a link leading out of the root is not ours to copy
+                if stat.S_ISREG(file_st.st_mode):
+                    yield rel_folder + name, {
+                        "type": "file",
+                        "size": file_st.st_size,
+                        "mtime": file_st.st_mtime,
+                        "mtime_ns": file_st.st_mtime_ns,
+                    }
 
     # -- reading ---------------------------------------------------------------------
 

@@ -1,0 +1,312 @@
+"""The transfer engine: copy or move files and folders between any two mounts.
+
+A transfer is planned first (walk the source once, the destination once), then run on
+a thread pool. Each file lands atomically (the backends' writers publish only on a clean
+close), a move deletes a source file only once its copy is verified, and a re-run with
+``skip='size'`` or ``'hash'`` resumes an interrupted transfer without recopying.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ALL_COMPLETED, FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .backends.base import CHUNK_SIZE
+from .errors import StorageIsADirectoryError, StorageNotFoundError, StorageOSError
+
+if TYPE_CHECKING:
+    from .node import StorageNode
+
+__all__ = ["TransferReport", "TransferProgress", "transfer", "SKIP_STRATEGIES"]
+
+SKIP_STRATEGIES = ("exists", "size", "mtime", "hash")
+SkipRule = str | Callable[["StorageNode", "StorageNode"], bool] | None
+
+
+@dataclass
+class TransferProgress:
+    """What a progress callback receives: counts so far and the totals planned."""
+
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+    current: str = ""
+
+
+@dataclass
+class TransferReport:
+    """The outcome of a copy or move: what was copied, skipped and failed, bytes and time."""
+
+    source: str
+    dest: StorageNode
+    moved: bool = False
+    dry_run: bool = False
+    copied: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, BaseException]] = field(default_factory=list)
+    bytes: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def __str__(self) -> str:
+        verb = "would copy" if self.dry_run else ("moved" if self.moved else "copied")
+        mb = self.bytes / 1e6
+        rate = f", {mb / self.elapsed:.1f} MB/s" if self.elapsed > 0 and self.bytes and not self.dry_run else ""
+        text = (
+            f"{self.source} -> {self.dest.fullpath}: {verb} {len(self.copied)} files ({mb:.2f} MB), "
+            f"skipped {len(self.skipped)}, failed {len(self.failed)} in {self.elapsed:.2f}s{rate}"
+        )
+        for path, exc in self.failed[:10]:
+            text += f"\n  failed {path}: {exc}"
+        if len(self.failed) > 10:
+            text += f"\n  ... and {len(self.failed) - 10} more"
+        return text
+
+
+@dataclass
+class _Item:
+    rel: str
+    src: StorageNode
+    dest: StorageNode
+    size: int
+    src_info: dict[str, Any]
+    dest_info: dict[str, Any] | None
+
+
+def _matches(rel: str, patterns: Iterable[str]) -> bool:
+    name = rel.rpartition("/")[2]
+    return any(fnmatch.fnmatchcase(rel, p) or ("/" not in p and fnmatch.fnmatchcase(name, p)) for p in patterns)
+
+
+def _as_list(value: str | Iterable[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _md5(node: StorageNode, info: dict[str, Any] | None) -> str:
+    if info and info.get("md5"):
+        return info["md5"]
+    return node.md5hash
+
+
+def should_skip(rule: SkipRule, item: _Item) -> bool:
+    """Whether ``item``'s destination already holds what the copy would write."""
+    if rule is None or item.dest_info is None:
+        return False
+    if callable(rule):
+        return bool(rule(item.src, item.dest))
+    if rule == "exists":
+        return True
+    if rule == "size":
+        return item.dest_info["size"] == item.size
+    if rule == "mtime":
+        src_m, dest_m = item.src_info.get("mtime"), item.dest_info.get("mtime")
+        return src_m is not None and dest_m is not None and dest_m >= src_m
+    if rule == "hash":
+        if item.dest_info["size"] != item.size:
+            return False  # different sizes never hold the same bytes: no hashing needed
+        return _md5(item.src, item.src_info) == _md5(item.dest, item.dest_info)
+    raise ValueError(f"skip must be one of {SKIP_STRATEGIES}, a callable or None, not {rule!r}")
+
+
+def copy_file(src: StorageNode, dest: StorageNode) -> None:
+    """Copy one file: the backend's own copy within a backend, else a chunked stream.
+
+    The destination's writer publishes only on a clean close, so a failure keeps
+    whatever the destination held before.
+    """
+    src_backend, dest_backend = src.backend, dest.backend
+    if src_backend is dest_backend:
+        try:
+            src_backend.copy(src.path, dest.path)
+        except OSError as exc:
+            raise src._error(exc) from exc
+        return
+    upload = getattr(dest_backend, "upload_file", None)
+    ospath = getattr(src_backend, "ospath", None)
+    if upload is not None and ospath is not None:
+        try:
+            upload(ospath(src.path), dest.path)
+        except OSError as exc:
+            raise dest._error(exc) from exc
+        return
+    try:
+        reader = src_backend.open_read(src.path)
+    except OSError as exc:
+        raise src._error(exc) from exc
+    with reader:
+        writer = dest._open_write()
+        try:
+            with writer:
+                shutil.copyfileobj(reader, writer, CHUNK_SIZE)
+        except OSError as exc:
+            raise dest._error(exc) from exc
+
+
+def _walk(node: StorageNode) -> Iterator[tuple[str, dict[str, Any]]]:
+    try:
+        yield from node.backend.walk_files(node.path)
+    except OSError as exc:
+        raise node._error(exc) from exc
+
+
+def _plan(src: StorageNode, dest: StorageNode, include: list[str], exclude: list[str]) -> list[_Item]:
+    try:
+        src_info = src.backend.info(src.path)
+    except OSError as exc:
+        raise src._error(exc) from exc
+    if src_info["type"] == "file":
+        if dest.backend.path_is_data:  # base64: writing makes the destination's path
+            return [_Item(src.basename, src, dest, src_info["size"], src_info, None)]
+        dest_info = None
+        try:
+            dest_info = dest.backend.info(dest.path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise dest._error(exc) from exc
+        if dest_info is not None and dest_info["type"] == "directory" and dest.backend.has_folders:
+            dest = dest.child(src.basename)
+            try:
+                dest_info = dest.backend.info(dest.path)
+            except FileNotFoundError:
+                dest_info = None
+        if dest_info is not None and dest_info["type"] != "file":
+            raise StorageIsADirectoryError(dest.mount_name, dest.path)
+        return [_Item(src.basename, src, dest, src_info["size"], src_info, dest_info)]
+    existing: dict[str, dict[str, Any]] = {}
+    if dest.backend.has_folders and dest.backend.isdir(dest.path):
+        existing = dict(_walk(dest))
+    elif dest.exists:
+        raise StorageOSError(dest.mount_name, dest.path, "Destination exists and is not a folder")
+    items = []
+    for rel, info in sorted(_walk(src)):
+        if include and not _matches(rel, include):
+            continue
+        if exclude and _matches(rel, exclude):
+            continue
+        items.append(_Item(rel, src.child(rel), dest.child(rel), info["size"], info, existing.get(rel)))
+    return items
+
+
+def transfer(
+    src: StorageNode,
+    dest: StorageNode,
+    *,
+    move: bool = False,
+    skip: SkipRule = None,
+    progress: Callable[[TransferProgress], Any] | None = None,
+    include: str | Iterable[str] | None = None,
+    exclude: str | Iterable[str] | None = None,
+    workers: int | None = None,
+    on_error: str = "raise",
+    dry_run: bool = False,
+) -> TransferReport:
+    """Copy (or move) the file or folder ``src`` to ``dest``; see :meth:`StorageNode.copy_to`."""
+    if on_error not in ("raise", "continue"):
+        raise ValueError(f"on_error must be 'raise' or 'continue', not {on_error!r}")
+    if skip is not None and not callable(skip) and skip not in SKIP_STRATEGIES:
+        raise ValueError(f"skip must be one of {SKIP_STRATEGIES}, a callable or None, not {skip!r}")
+    if not dry_run:
+        dest._mount.require_write(dest.path)
+        if move:
+            src._mount.require_delete(src.path)
+    started = time.perf_counter()
+    items = _plan(src, dest, _as_list(include), _as_list(exclude))
+    single = len(items) == 1 and items[0].src == src
+    report = TransferReport(source=src.fullpath, dest=items[0].dest if single else dest, moved=move, dry_run=dry_run)
+    if single and items[0].src == items[0].dest:
+        raise StorageOSError(src.mount_name, src.path, "Source and destination are the same file")
+
+    total_files = len(items)
+    total_bytes = sum(item.size for item in items)
+    lock = threading.Lock()
+    state = {"files": 0, "bytes": 0}
+
+    def tick(item: _Item, copied_bytes: int) -> None:
+        with lock:
+            state["files"] += 1
+            state["bytes"] += copied_bytes
+            snapshot = TransferProgress(state["files"], total_files, state["bytes"], total_bytes, item.rel)
+        if progress is not None:
+            progress(snapshot)
+
+    def run(item: _Item) -> None:
+        try:
+            if should_skip(skip, item):
+                with lock:
+                    report.skipped.append(item.rel)
+                if move and not dry_run:
+                    item.src.delete()
+                tick(item, item.size)
+                return
+            if dry_run:
+                pass
+            elif move and item.src.backend is item.dest.backend:
+                try:
+                    item.src.backend.move(item.src.path, item.dest.path)  # a rename where there is one
+                except OSError as exc:
+                    raise item.src._error(exc) from exc
+            else:
+                copy_file(item.src, item.dest)
+                if move:
+                    _verify(item)
+                    item.src.delete()
+            with lock:
+                report.copied.append(item.rel)
+                report.bytes += item.size
+            tick(item, item.size)
+        except BaseException as exc:
+            with lock:
+                report.failed.append((item.rel, exc))
+            tick(item, 0)
+            if on_error == "raise":
+                raise
+
+    if progress is not None:
+        progress(TransferProgress(0, total_files, 0, total_bytes))
+    pool_size = workers if workers is not None else (1 if total_files <= 1 else 8)
+    if pool_size <= 1:
+        for item in items:
+            run(item)
+    else:
+        with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="genro-transfer") as pool:
+            futures = [pool.submit(run, item) for item in items]
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION if on_error == "raise" else ALL_COMPLETED)
+            for future in pending:
+                future.cancel()
+            for future in futures:
+                if future.done() and not future.cancelled() and future.exception() is not None:
+                    report.elapsed = time.perf_counter() - started
+                    raise future.exception()  # type: ignore[misc]
+    if move and not dry_run and not single and not report.failed and src.path and src.exists:
+        src.delete()  # every file is safe at the destination: drop the emptied folders
+    report.elapsed = time.perf_counter() - started
+    return report
+
+
+def _verify(item: _Item) -> None:
+    """Check a copy before its source is deleted: size, and MD5 where both sides know it."""
+    try:
+        info = item.dest.backend.info(item.dest.path)
+    except FileNotFoundError:
+        raise StorageNotFoundError(item.dest.mount_name, item.dest.path, "Copy vanished: source kept") from None
+    if info["size"] != item.size:
+        raise StorageOSError(
+            item.dest.mount_name, item.dest.path, f"copy has {info['size']} bytes, source {item.size}: source kept"
+        )
+    src_md5, dest_md5 = item.src_info.get("md5"), info.get("md5")
+    if src_md5 and dest_md5 and src_md5 != dest_md5:
+        raise StorageOSError(item.dest.mount_name, item.dest.path, "copy's MD5 differs from the source's: source kept")
+
