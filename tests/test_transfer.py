@@ -1,0 +1,272 @@
+"""The transfer engine: folders and files across every pair of backends, skip strategies,
+resume after an interruption, atomic destinations, moves that never lose the source."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+from conftest import BACKENDS, mount_config
+
+from genro_storage import StorageManager, StoragePermissionError
+from genro_storage.transfer import TransferReport
+
+TREE = {
+    "a.txt": b"alpha",
+    "b/c.bin": os.urandom(70_000),
+    "b/d/e.txt": "ünïcode content".encode(),
+    "b/d/space name.txt": b"",
+    "f/g/h/deep.dat": os.urandom(1_500_000),
+}
+
+
+def make_tree(storage, mount, base="src"):
+    for rel, data in TREE.items():
+        storage.node(mount, base, rel).write_bytes(data)
+
+
+def read_tree(storage, mount, base):
+    found = {}
+    stack = [storage.node(mount, base)]
+    while stack:
+        for child in stack.pop().children():
+            if child.isdir:
+                stack.append(child)
+            else:
+                found[child.path[len(base) + 1 :]] = child.read_bytes()
+    return found
+
+
+@pytest.mark.parametrize("src_kind", BACKENDS)
+@pytest.mark.parametrize("dst_kind", BACKENDS)
+def test_folder_copy_and_move_every_pair(all_mounts, src_kind, dst_kind):
+    make_tree(all_mounts, src_kind)
+    report = all_mounts.node(src_kind, "src").copy_to(f"{dst_kind}:copy")
+    assert isinstance(report, TransferReport) and report.ok
+    assert sorted(report.copied) == sorted(TREE)
+    assert report.bytes == sum(len(v) for v in TREE.values())
+    assert read_tree(all_mounts, dst_kind, "copy") == TREE
+    assert read_tree(all_mounts, src_kind, "src") == TREE
+    assert "copied 5 files" in str(report)
+
+    report = all_mounts.node(src_kind, "src").move_to(f"{dst_kind}:moved")
+    assert report.ok and report.moved
+    assert read_tree(all_mounts, dst_kind, "moved") == TREE
+    assert not all_mounts.node(src_kind, "src").exists
+
+
+@pytest.mark.parametrize("strategy", ["exists", "size", "hash"])
+def test_skip_strategies(all_mounts, strategy):
+    make_tree(all_mounts, "local")
+    first = all_mounts.node("local:src").copy_to("s3:dst")
+    assert len(first.copied) == len(TREE)
+    second = all_mounts.node("local:src").copy_to("s3:dst", skip=strategy)
+    assert second.copied == [] and sorted(second.skipped) == sorted(TREE)
+    # a changed file (same size, new content) is caught by 'hash' only
+    all_mounts.node("local:src/a.txt").write_bytes(b"ALPHA")
+    third = all_mounts.node("local:src").copy_to("s3:dst", skip=strategy)
+    if strategy == "hash":
+        assert third.copied == ["a.txt"]
+    elif strategy == "mtime":
+        assert third.copied == ["a.txt"] or third.copied == []  # s3 mtime is the upload time
+    else:
+        assert third.copied == []
+    # a size change is caught by every strategy but 'exists'
+    all_mounts.node("local:src/a.txt").write_bytes(b"longer alpha")
+    fourth = all_mounts.node("local:src").copy_to("s3:dst", skip=strategy)
+    assert fourth.copied == ([] if strategy == "exists" else ["a.txt"])
+
+
+def test_skip_mtime(all_mounts, tmp_path):
+    make_tree(all_mounts, "local")
+    root = all_mounts.get_backend("local").root
+    hour_ago = os.path.getmtime(f"{root}/src/a.txt") - 3600
+    for rel in TREE:
+        os.utime(f"{root}/src/{rel}", (hour_ago, hour_ago))
+    all_mounts.node("local:src").copy_to("s3:dst")
+    assert all_mounts.node("local:src").copy_to("s3:dst", skip="mtime").copied == []
+    later = hour_ago + 7200 + 60  # newer than the upload
+    os.utime(f"{root}/src/b/c.bin", (later, later))
+    assert all_mounts.node("local:src").copy_to("s3:dst", skip="mtime").copied == ["b/c.bin"]
+
+
+def test_skip_callable(all_mounts):
+    make_tree(all_mounts, "memory")
+    all_mounts.node("memory:src").copy_to("local:dst")
+    calls = []
+
+    def keep_txt(src, dest):
+        calls.append((src.fullpath, dest.fullpath))
+        return src.suffix == ".txt"
+
+    report = all_mounts.node("memory:src").copy_to("local:dst", skip=keep_txt)
+    assert sorted(report.skipped) == sorted(k for k in TREE if k.endswith(".txt"))
+    assert ("memory:src/a.txt", "local:dst/a.txt") in calls
+
+
+def test_hash_skip_on_s3_reads_no_object(all_mounts):
+    make_tree(all_mounts, "s3")
+    all_mounts.node("s3:src").copy_to("s3:dst")
+    fs = all_mounts.get_backend("s3").fs
+    gets = []
+    fs.s3.meta.events.register("before-send.s3.GetObject", lambda request, **_: gets.append(request.url))
+    try:
+        report = all_mounts.node("s3:src").copy_to("s3:dst", skip="hash")
+    finally:
+        fs.s3.meta.events.unregister("before-send.s3.GetObject")
+    assert sorted(report.skipped) == sorted(TREE)
+    assert gets == []
+
+
+def test_multipart_etag_is_not_taken_for_md5(all_mounts):
+    data = os.urandom(12 * 1024 * 1024)
+    node = all_mounts.node("s3:big.bin")
+    with node.open("wb") as f:  # streamed past one block: a multipart upload
+        for i in range(0, len(data), 1024 * 1024):
+            f.write(data[i : i + 1024 * 1024])
+    info = node.info()
+    assert "-" in info["etag"] and "md5" not in info
+    assert node.md5hash == hashlib.md5(data).hexdigest()
+
+
+def test_interrupted_copy_resumes(all_mounts, monkeypatch):
+    make_tree(all_mounts, "local")
+    import genro_storage.transfer as transfer_module
+
+    real = transfer_module.copy_file
+    done = []
+
+    def flaky(src, dest):
+        if len(done) == 2:
+            raise ConnectionError("network went away")
+        real(src, dest)
+        done.append(src.path)
+
+    monkeypatch.setattr(transfer_module, "copy_file", flaky)
+    with pytest.raises(ConnectionError):
+        all_mounts.node("local:src").copy_to("s3:dst", workers=1)
+    monkeypatch.setattr(transfer_module, "copy_file", real)
+    resumed = all_mounts.node("local:src").copy_to("s3:dst", skip="size")
+    assert len(resumed.skipped) == 2 and len(resumed.copied) == len(TREE) - 2
+    assert read_tree(all_mounts, "s3", "dst") == TREE
+
+
+def test_on_error_continue_collects_failures(all_mounts, monkeypatch):
+    make_tree(all_mounts, "memory")
+    import genro_storage.transfer as transfer_module
+
+    real = transfer_module.copy_file
+
+    def fail_bins(src, dest):
+        if src.suffix == ".bin":
+            raise OSError("disk full")
+        real(src, dest)
+
+    monkeypatch.setattr(transfer_module, "copy_file", fail_bins)
+    report = all_mounts.node("memory:src").copy_to("local:dst", on_error="continue")
+    assert [path for path, _ in report.failed] == ["b/c.bin"]
+    assert len(report.copied) == len(TREE) - 1 and not report.ok
+    assert "failed b/c.bin" in str(report)
+
+
+def test_failed_overwrite_keeps_old_destination(all_mounts, s3_server):
+    all_mounts.add_mount(name="feed", type="memory")  # a source on another backend: a streamed copy
+    for kind in BACKENDS:
+        dest = all_mounts.node(kind, "keep.bin")
+        dest.write_bytes(b"old destination content")
+
+        class Broken:
+            def __init__(self):
+                self.left = 3
+
+            def read(self, n=-1):
+                if not self.left:
+                    raise ConnectionResetError("source died")
+                self.left -= 1
+                return b"x" * 1024 * 1024
+
+            def close(self):
+                pass
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                self.close()
+
+        src = all_mounts.node("feed:src.bin")
+        src.write_bytes(b"x")
+        backend = src.backend
+        original = backend.open_read
+        backend.open_read = lambda path: Broken()
+        try:
+            with pytest.raises(OSError, match="source died"):
+                src.copy_to(dest)
+        finally:
+            backend.open_read = original
+        assert dest.read_bytes() == b"old destination content", kind
+
+
+def test_move_keeps_source_when_destination_write_fails(all_mounts):
+    src = all_mounts.node("local:precious.bin")
+    src.write_bytes(b"precious")
+    storage = all_mounts
+    storage.add_mount(name="locked", type="memory", permissions="readonly")
+    with pytest.raises(StoragePermissionError):
+        src.move_to("locked:precious.bin")
+    assert src.read_bytes() == b"precious"
+
+    backend = all_mounts.get_backend("s3")
+    original = backend.upload_file
+
+    def broken_upload(local_path, path):
+        raise ConnectionError("upload failed")
+
+    backend.upload_file = broken_upload
+    try:
+        with pytest.raises(OSError, match="upload failed"):
+            src.move_to("s3:precious.bin")
+    finally:
+        backend.upload_file = original
+    assert src.read_bytes() == b"precious"
+    assert not all_mounts.node("s3:precious.bin").exists
+
+
+def test_progress_totals_add_up(all_mounts):
+    make_tree(all_mounts, "local")
+    events = []
+    all_mounts.node("local:src").copy_to("memory:dst", progress=events.append, workers=4)
+    total_bytes = sum(len(v) for v in TREE.values())
+    assert events[0].files_done == 0 and events[0].files_total == len(TREE)
+    assert events[-1].files_done == len(TREE) and events[-1].bytes_done == total_bytes
+    assert all(e.bytes_total == total_bytes for e in events)
+    assert [e.files_done for e in events] == sorted(e.files_done for e in events)
+
+
+def test_include_exclude_and_dry_run(all_mounts):
+    make_tree(all_mounts, "local")
+    report = all_mounts.node("local:src").copy_to("memory:dst", include="*.txt", exclude="b/d/*", dry_run=True)
+    assert report.dry_run and report.copied == ["a.txt"]
+    assert not all_mounts.node("memory:dst").exists
+    assert "would copy 1 files" in str(report)
+    report = all_mounts.node("local:src").copy_to("memory:dst", include=["*.txt", "f/**"], exclude="b/d/*")
+    assert sorted(report.copied) == ["a.txt", "f/g/h/deep.dat"]
+
+
+def test_single_file_into_folder_and_same_file(all_mounts):
+    all_mounts.node("local:one.txt").write("1")
+    all_mounts.node("s3:folder/existing.txt").write("x")
+    report = all_mounts.node("local:one.txt").copy_to("s3:folder")
+    assert report.dest.fullpath == "s3:folder/one.txt" and report.dest.read() == "1"
+    with pytest.raises(OSError):
+        all_mounts.node("local:one.txt").copy_to("local:one.txt")
+
+
+def test_readonly_destination_for_folders(tmp_path, s3_server):
+    storage = StorageManager(
+        [mount_config("local", "src", tmp_path, None), {"name": "ro", "type": "memory", "permissions": "readonly"}]
+    )
+    make_tree(storage, "src")
+    with pytest.raises(StoragePermissionError):
+        storage.node("src:src").copy_to("ro:x")
