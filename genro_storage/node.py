@@ -5,10 +5,15 @@ from __future__ import annotations
 import hashlib
 import io
 import mimetypes
-from collections.abc import Callable, Iterable
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
-from .backends.base import AtomicWriter
+from .backends.base import CHUNK_SIZE, AtomicWriter
 from .errors import (
     StorageError,
     StorageExistsError,
@@ -29,6 +34,23 @@ __all__ = ["StorageNode"]
 
 _READ_MODES = {"r": False, "rt": False, "rb": True}
 _WRITE_MODES = {"w": False, "wt": False, "wb": True}
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+class CommandError(StorageError, subprocess.CalledProcessError):
+    """An external program run by :meth:`StorageNode.call` exited with an error."""
+
+    def __str__(self) -> str:
+        stderr = self.stderr.decode(errors="replace") if isinstance(self.stderr, bytes) else (self.stderr or "")
+        tail = stderr.strip()[-2000:]
+        return f"{super().__str__()}{': ' + tail if tail else ''}"
 
 
 class _TextWriter(io.TextIOWrapper):
@@ -352,6 +374,74 @@ class StorageNode:
         base = f"{self._path}/" if self._path else ""
         make = self._make
         return [make(base + name) for name in sorted(names)]
+
+    # -- external tools ----------------------------------------------------------------------
+
+    @contextmanager
+    def local_path(self, mode: str = "r") -> Iterator[str]:
+        """A real local file path for this node, for tools that need one.
+
+        ``mode`` is ``'r'`` (read), ``'w'`` (write) or ``'rw'``. Local mounts give their
+        own path, with no copy. Other mounts download to a temporary file on enter
+        (``'r'``/``'rw'``) and, in write modes, upload it back on a clean exit (never
+        after an exception; in ``'rw'`` only if it changed); the temporary file is always
+        removed.
+        """
+        if mode not in ("r", "w", "rw"):
+            raise ValueError(f"local_path() mode must be 'r', 'w' or 'rw', not {mode!r}")
+        writes = "w" in mode
+        if writes:
+            self._mount.require_write(self._path)
+        ospath = getattr(self._mount.backend, "ospath", None)
+        if ospath is not None:
+            try:
+                path = ospath(self._path)
+                if writes:
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                elif not os.path.exists(path):
+                    raise FileNotFoundError(2, "No such file or directory", path)
+            except OSError as exc:
+                raise self._error(exc) from exc
+            yield path
+            return
+        folder = tempfile.mkdtemp(prefix="genro-storage-")
+        try:
+            local = os.path.join(folder, self.basename or "data")
+            if mode != "w":
+                try:
+                    reader = self._mount.backend.open_read(self._path)
+                except OSError as exc:
+                    raise self._error(exc) from exc
+                with reader, open(local, "wb") as out:
+                    shutil.copyfileobj(reader, out, CHUNK_SIZE)
+            downloaded = _stamp(local)
+            yield local
+            if writes and os.path.exists(local) and (mode == "w" or _stamp(local) != downloaded):
+                with open(local, "rb") as source, self._open_write() as writer:
+                    shutil.copyfileobj(source, writer, CHUNK_SIZE)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def call(self, *args: Any, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+        """Run an external program with every node in ``args`` replaced by a local path.
+
+        Nodes that exist are downloaded first; afterwards, any node whose local file the
+        program created or changed is uploaded. A non-zero exit raises
+        :class:`CommandError` with the program's stderr. ``kwargs`` go to
+        ``subprocess.run`` (``stderr`` is captured unless you redirect it).
+        """
+        with ExitStack() as stack:
+            paths: dict[StorageNode, str] = {}
+            for node in dict.fromkeys(arg for arg in args if isinstance(arg, StorageNode)):
+                exists = node.exists
+                mode = ("rw" if node._mount.can_write else "r") if exists else "w"
+                paths[node] = stack.enter_context(node.local_path(mode))
+            argv = [paths[arg] if isinstance(arg, StorageNode) else os.fspath(arg) for arg in args]
+            kwargs.setdefault("stderr", subprocess.PIPE)
+            result = subprocess.run(argv, **kwargs)
+            if result.returncode != 0:
+                raise CommandError(result.returncode, argv, result.stdout, result.stderr)
+            return result
 
     # -- serving ---------------------------------------------------------------------------
 

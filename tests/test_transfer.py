@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 
 import pytest
 from conftest import BACKENDS, mount_config
@@ -270,3 +271,41 @@ def test_readonly_destination_for_folders(tmp_path, s3_server):
     make_tree(storage, "src")
     with pytest.raises(StoragePermissionError):
         storage.node("src:src").copy_to("ro:x")
+
+
+def test_local_path_on_s3_node(all_mounts):
+    node = all_mounts.node("s3:tools/in.txt")
+    node.write("b\na\nc\n")
+    with node.local_path() as path:
+        assert open(path).read() == "b\na\nc\n"
+        tmp = path
+    assert not os.path.exists(tmp)
+    out = all_mounts.node("s3:tools/out.txt")
+    with out.local_path("w") as path:
+        with open(path, "w") as f:
+            f.write("written locally")
+    assert out.read() == "written locally"
+    with pytest.raises(RuntimeError):
+        with out.local_path("rw") as path:
+            with open(path, "w") as f:
+                f.write("half")
+            raise RuntimeError("tool crashed")
+    assert out.read() == "written locally"
+    local = all_mounts.node("local:x/y.txt")
+    with local.local_path("w") as path:
+        assert path == os.path.join(all_mounts.get_backend("local").root, "x", "y.txt")
+
+
+def test_call_with_real_programs_on_s3(all_mounts):
+    src = all_mounts.node("s3:tools/unsorted.txt")
+    src.write("pear\napple\nfig\n")
+    dest = all_mounts.node("s3:tools/sorted.txt")
+    result = src.call("sort", "-o", dest, src)
+    assert result.returncode == 0
+    assert dest.read() == "apple\nfig\npear\n"
+    src.call("gzip", "-k", "-f", src)  # writes beside the temp file: nothing of ours changes
+    assert src.read() == "pear\napple\nfig\n"
+    with pytest.raises(Exception) as info:
+        src.call("sort", "--no-such-option", src)
+    assert "no-such-option" in str(info.value) or "unrecognized" in str(info.value)
+    assert isinstance(info.value, subprocess.CalledProcessError)
