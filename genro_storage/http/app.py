@@ -8,16 +8,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
 from ..errors import MountNotFoundError, StorageError
-from .responder import NOT_ALLOWED, EnvironHeaders, Response, respond
+from .responder import NOT_ALLOWED, EnvironHeaders, Response, empty_response, respond
 
 if TYPE_CHECKING:
     from ..manager import StorageManager
 
 __all__ = ["StorageApp"]
-
-
-def _empty(status: int, extra: tuple[tuple[str, str], ...] = ()) -> Response:
-    return Response(status, [*extra, ("Content-Length", "0")])
 
 
 class StorageApp:
@@ -55,22 +51,22 @@ class StorageApp:
         """The :class:`Response` for a WSGI request (no I/O beyond the backend's)."""
         method = environ.get("REQUEST_METHOD", "GET")
         if method not in ("GET", "HEAD"):
-            return _empty(405, (NOT_ALLOWED,))
+            return empty_response(405, [NOT_ALLOWED])
         raw = environ.get("PATH_INFO", "")
         try:
             # PEP 3333: PATH_INFO is the URL-decoded bytes as latin-1; URLs are UTF-8.
             path_info = raw.encode("latin-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
-            return _empty(404)
+            return empty_response(404)
         if not path_info.startswith(self.prefix):
-            return _empty(404)
+            return empty_response(404)
         mount, _, path = path_info[len(self.prefix) :].partition("/")
         if not mount or (self.mounts is not None and mount not in self.mounts):
-            return _empty(404)
+            return empty_response(404)
         try:
             node = self.storage.node(mount, path) if path else self.storage.node(mount, "")
         except (MountNotFoundError, StorageError, ValueError):
-            return _empty(404)  # unknown mount, or a path that tries to leave its mount
+            return empty_response(404)  # unknown mount, or a path that tries to leave its mount
         query = environ.get("QUERY_STRING", "")
         if query or self.require_signature:
             params = parse_qs(query)
@@ -80,9 +76,9 @@ class StorageApp:
                 try:
                     signer = self.storage.url_signer(mount)
                 except StorageError:
-                    return _empty(403)
+                    return empty_response(403)
                 if not signer.verify(mount, node.path, expires, signature):
-                    return _empty(403)
+                    return empty_response(403)
         headers = EnvironHeaders(environ)
         response = respond(node, method, headers, **self.serve_options)
         if response.status == 403 and self.listing and node.isdir:

@@ -96,7 +96,8 @@ class Response:
         return f"<Response {self.status_line}>"
 
 
-def _simple(status: int, headers: list[tuple[str, str]] | None = None) -> Response:
+def empty_response(status: int, headers: list[tuple[str, str]] | None = None) -> Response:
+    """A response with no body (405, 404, 412, 416...)."""
     return Response(status, [*(headers or ()), ("Content-Length", "0")])
 
 
@@ -198,15 +199,15 @@ def respond(
     ``request.headers``, Flask's ``request.headers``, :class:`EnvironHeaders`).
     """
     if method not in ("GET", "HEAD"):
-        return _simple(405, [NOT_ALLOWED])
+        return empty_response(405, [NOT_ALLOWED])
     try:
         info = node.info()
     except FileNotFoundError:
-        return _simple(404)
+        return empty_response(404)
     except StorageError:
-        return _simple(403)
+        return empty_response(403)
     if info["type"] != "file":
-        return _simple(403)
+        return empty_response(403)
 
     size: int = info["size"]
     mtime = info.get("mtime")
@@ -228,7 +229,7 @@ def respond(
             not_modified = [("ETag", tag)] if tag else validators
             return Response(304, [*not_modified, *cache])
         if status == 412:
-            return _simple(412)
+            return empty_response(412)
 
     name = download_name or node.basename
     ctype = content_type_for(mimetype or node.mimetype)
@@ -251,7 +252,7 @@ def respond(
             if size == 0 and headers.get("Range", "").replace(" ", "").lower().startswith("bytes=-"):
                 ranges = None  # a suffix of an empty file: nothing to cut, send it whole
             else:
-                return _simple(416, [("Content-Range", f"bytes */{size}"), ("Accept-Ranges", "bytes")])
+                return empty_response(416, [("Content-Range", f"bytes */{size}"), ("Accept-Ranges", "bytes")])
         elif len(ranges) > max_ranges or sum(stop - start for start, stop in ranges) > size:
             ranges = None  # too many, or overlapping past the file's size: send it whole
         else:
@@ -344,7 +345,7 @@ def _body_response(node: StorageNode, status: int, head: list[tuple[str, str]], 
         try:
             file = FileSlice(ospath(node.path), start, stop)
         except FileNotFoundError:
-            return _simple(404)
+            return empty_response(404)
         return Response(status, head, _Body(iter(file), file.close), file)
     return Response(status, head, _Body(node.backend.iter_range(node.path, start, stop)))
 
