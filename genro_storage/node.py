@@ -61,6 +61,11 @@ class _TextWriter(io.TextIOWrapper):
             self.buffer.discard()  # type: ignore[attr-defined]
         self.close()
 
+    def __del__(self) -> None:
+        # Never closed on purpose (IOBase's finalizer would close, and so publish, it).
+        if not self.buffer.closed:
+            self.buffer.discard()  # type: ignore[attr-defined]
+
 
 class StorageNode:
     """A path on a mount: ``storage.node('uploads:docs/report.pdf')``.
@@ -230,7 +235,10 @@ class StorageNode:
         """The :attr:`etag` of this node given its :meth:`info` (saves a second lookup)."""
         if info.get("etag"):
             return info["etag"]
-        token = f"{self._mount.name}:{self._path}\0{info['size']}\0{info.get('mtime_ns', info['mtime'])}"
+        # The inode changes on every local write (a new file renamed into place), even when
+        # the coarse mtime clock does not tick between two writes.
+        stamp = f"{info['size']}\0{info.get('mtime_ns', info['mtime'])}\0{info.get('inode')}"
+        token = f"{self._mount.name}:{self._path}\0{stamp}"
         return hashlib.blake2b(token.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
     # -- reading -------------------------------------------------------------------------
@@ -288,9 +296,21 @@ class StorageNode:
 
             return AtomicWriter(buffer, commit, buffer.close)
         try:
-            return backend.open_write(self._path)
+            writer = backend.open_write(self._path)
         except OSError as exc:
             raise self._error(exc) from exc
+        commit = writer._commit
+
+        def translated_commit() -> None:
+            try:
+                commit()
+            except StorageError:
+                raise
+            except OSError as exc:
+                raise self._error(exc) from exc
+
+        writer._commit = translated_commit
+        return writer
 
     def write_bytes(self, data: bytes | bytearray | memoryview) -> int:
         """Replace the content with ``data``, atomically; returns the number of bytes."""

@@ -9,6 +9,7 @@ close), a move deletes a source file only once its copy is verified, and a re-ru
 from __future__ import annotations
 
 import fnmatch
+import os
 import shutil
 import threading
 import time
@@ -154,6 +155,24 @@ def copy_file(src: StorageNode, dest: StorageNode) -> None:
             raise dest._error(exc) from exc
 
 
+def same_file(a: StorageNode, b: StorageNode) -> bool:
+    """Whether two nodes on different mounts name the same stored object (overlapping roots)."""
+    if a == b:
+        return True
+    ospath_a, ospath_b = getattr(a.backend, "ospath", None), getattr(b.backend, "ospath", None)
+    if ospath_a is not None and ospath_b is not None:
+        try:
+            return os.path.samefile(ospath_a(a.path), ospath_b(b.path))
+        except OSError:
+            return False
+    fs_a, fs_b = getattr(a.backend, "fs", None), getattr(b.backend, "fs", None)
+    if fs_a is None or fs_b is None or type(fs_a) is not type(fs_b):
+        return False
+    if fs_a is not fs_b and fs_a.storage_options != fs_b.storage_options:
+        return False
+    return fs_a._strip_protocol(a.backend.fspath(a.path)) == fs_b._strip_protocol(b.backend.fspath(b.path))
+
+
 def _walk(node: StorageNode) -> Iterator[tuple[str, dict[str, Any]]]:
     try:
         yield from node.backend.walk_files(node.path)
@@ -247,7 +266,7 @@ def transfer(
             if should_skip(skip, item):
                 with lock:
                     report.skipped.append(item.rel)
-                if move and not dry_run:
+                if move and not dry_run and not same_file(item.src, item.dest):
                     item.src.delete()
                 tick(item, item.size)
                 return
@@ -259,6 +278,9 @@ def transfer(
                 except OSError as exc:
                     raise item.src._error(exc) from exc
             else:
+                if move and same_file(item.src, item.dest):
+                    # Two mounts over the same storage: deleting the "source" would delete the copy.
+                    raise StorageOSError(item.src.mount_name, item.src.path, "Source and destination are the same file")
                 copy_file(item.src, item.dest)
                 if move:
                     _verify(item)
@@ -309,4 +331,3 @@ def _verify(item: _Item) -> None:
     src_md5, dest_md5 = item.src_info.get("md5"), info.get("md5")
     if src_md5 and dest_md5 and src_md5 != dest_md5:
         raise StorageOSError(item.dest.mount_name, item.dest.path, "copy's MD5 differs from the source's: source kept")
-

@@ -140,3 +140,69 @@ def test_local_concurrent_writers_never_mix(tmp_path):
         t.join()
     assert node.read_bytes() in payloads
     assert all(data in payloads for data in seen)
+
+
+def test_http_paths_stay_under_base_url(http_server, tmp_path):
+    storage = StorageManager([{"name": "web", "type": "http", "base_url": http_server + "/docs"}])
+    assert storage.node("web:page.txt").read() == "served over http"
+    for escape in ("%2e%2e/docs/page.txt", "..%2fdocs/page.txt", "page.txt?x", "page.txt#x"):
+        with pytest.raises(StorageNotFoundError):
+            storage.node("web", escape).read()
+
+
+def test_memory_failed_large_write_keeps_old_content():
+    storage = StorageManager([{"name": "m", "type": "memory"}])
+    node = storage.node("m:f")
+    node.write_bytes(b"OLD")
+    with pytest.raises(RuntimeError):
+        with node.open("wb") as f:
+            f.write(b"x" * 6 * 2**20)
+            assert node.read_bytes() == b"OLD"
+            raise RuntimeError("interrupted")
+    assert node.read_bytes() == b"OLD"
+
+
+def test_move_between_overlapping_mounts_never_deletes(tmp_path):
+    storage = StorageManager(
+        [
+            {"name": "a", "type": "local", "path": str(tmp_path / "shared")},
+            {"name": "b", "type": "local", "path": str(tmp_path / "shared" / "sub")},
+        ]
+    )
+    storage.node("a:sub/f.txt").write("precious")
+    with pytest.raises(OSError):
+        storage.node("a:sub/f.txt").move_to("b:f.txt")
+    assert storage.node("b:f.txt").read() == "precious"
+
+
+def test_local_etag_changes_on_every_write(tmp_path):
+    storage = StorageManager([{"name": "l", "type": "local", "path": str(tmp_path)}])
+    node = storage.node("l:a.txt")
+    tags = set()
+    for i in range(50):
+        node.write(str(i % 10))
+        tags.add(node.etag)
+    assert len(tags) == 50
+
+
+def test_abandoned_text_writer_keeps_old_content():
+    import gc
+
+    storage = StorageManager([{"name": "m", "type": "memory"}])
+    node = storage.node("m:f")
+    node.write("OLD")
+    f = node.open("w")
+    f.write("partial")
+    del f
+    gc.collect()
+    assert node.read() == "OLD"
+
+
+def test_commit_errors_name_mount_and_path(tmp_path):
+    storage = StorageManager([{"name": "l", "type": "local", "path": str(tmp_path)}])
+    f = storage.node("l:dir/f").open("wb")
+    f.write(b"x")
+    storage.node("l:dir").delete()
+    with pytest.raises(StorageNotFoundError) as info:
+        f.close()
+    assert info.value.mount == "l" and info.value.path == "dir/f"

@@ -287,3 +287,7 @@ def test_env_var_in_dict_config_is_literal(tmp_path, monkeypatch):
     path = str(tmp_path / "${GS_TEST_ROOT}")
     storage = StorageManager([{"name": "l", "type": "local", "path": path}])
     assert storage.get_backend("l").root == os.path.abspath(path)
+
+
+def test_s3_refuses_path_key(s3_server):
+    config_error([s3_server.mount("x", "contract", path="tenant1")], mount="x", key="path")

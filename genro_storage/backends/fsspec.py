@@ -11,6 +11,7 @@ import datetime as _dt
 import io
 from collections.abc import Callable, Iterator
 from typing import IO, Any
+from urllib.parse import quote
 
 import fsspec
 
@@ -18,6 +19,10 @@ from ..errors import StorageConfigError
 from .base import CHUNK_SIZE, AtomicWriter, StorageBackend
 
 __all__ = ["FsspecBackend", "S3Backend", "HttpBackend"]
+
+#: Block size for streamed reads and multipart parts: memory stays bounded (s3fs's own
+#: default block is 50 MiB) and 5 MiB is S3's smallest allowed part.
+STREAM_BLOCK = 5 * 2**20
 
 _MTIME_KEYS = ("mtime", "LastModified", "last_modified", "updated", "modified", "created", "last-modified")
 
@@ -56,7 +61,7 @@ class _SpooledUpload:
     def __init__(self, fs: fsspec.AbstractFileSystem, full: str):
         self.fs = fs
         self.full = full
-        self.limit = max(int(getattr(fs, "blocksize", 0) or 0), 5 * 2**20)
+        self.limit = STREAM_BLOCK
         self.buffer: io.BytesIO | None = io.BytesIO()
         self.file: Any = None
         self.written = 0
@@ -70,7 +75,7 @@ class _SpooledUpload:
             assert self.buffer is not None
             self.buffer.write(data)
             if self.buffer.tell() >= self.limit:
-                self.file = self.fs.open(self.full, "wb", autocommit=False)
+                self.file = self.fs.open(self.full, "wb", autocommit=False, block_size=STREAM_BLOCK)
                 self.file.write(self.buffer.getbuffer())
                 self.buffer = None
         return size
@@ -95,7 +100,10 @@ class _SpooledUpload:
         self.buffer = None
         if self.file is not None:
             self.file.discard()
-            self.file.closed = True
+            try:
+                self.file.closed = True  # fsspec's buffered files: skip the final flush
+            except AttributeError:
+                pass
 
 
 class FsspecBackend(StorageBackend):
@@ -228,7 +236,7 @@ class FsspecBackend(StorageBackend):
     # -- reading and writing ----------------------------------------------------------
 
     def open_read(self, path: str) -> IO[bytes]:
-        return self.fs.open(self.fspath(path), "rb")
+        return self.fs.open(self.fspath(path), "rb", block_size=STREAM_BLOCK)
 
     def read_bytes(self, path: str) -> bytes:
         return self.fs.cat_file(self.fspath(path))
@@ -304,6 +312,10 @@ class S3Backend(FsspecBackend):
     ):
         if not bucket:
             raise StorageConfigError("an s3 mount needs 'bucket'", mount=mount, key="bucket")
+        if "path" in fs_options:
+            raise StorageConfigError(
+                "s3 mounts take 'prefix' (a folder inside the bucket), not 'path'", mount=mount, key="path"
+            )
         if not isinstance(bucket, str) or "/" in bucket:
             raise StorageConfigError(f"bucket must be a bucket name, got {bucket!r}", mount=mount, key="bucket")
         self.bucket = bucket
@@ -382,6 +394,12 @@ class HttpBackend(FsspecBackend):
 
     def info(self, path: str) -> dict[str, Any]:
         return self._normalize_info(self.fs.info(self.fspath(path)))
+
+    def fspath(self, path: str) -> str:
+        # Each segment percent-encoded: '%2e%2e', '?' or '#' in a name stay part of the name,
+        # never climb out of base_url or become a query.
+        quoted = "/".join(quote(segment, safe="") for segment in path.split("/")) if path else ""
+        return f"{self.root}/{quoted}" if quoted else self.root
 
     def presign(self, path: str, expires_in: int) -> str:
         """The file's own URL: an http mount serves public files."""

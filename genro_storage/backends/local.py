@@ -168,12 +168,15 @@ class LocalBackend(StorageBackend):
                     if not target.startswith(real_root + os.sep):
                         continue  # a link leading out of the root is not ours to copy
                 if stat.S_ISREG(file_st.st_mode):
-                    yield rel_folder + name, {
-                        "type": "file",
-                        "size": file_st.st_size,
-                        "mtime": file_st.st_mtime,
-                        "mtime_ns": file_st.st_mtime_ns,
-                    }
+                    yield (
+                        rel_folder + name,
+                        {
+                            "type": "file",
+                            "size": file_st.st_size,
+                            "mtime": file_st.st_mtime,
+                            "mtime_ns": file_st.st_mtime_ns,
+                        },
+                    )
 
     # -- reading ---------------------------------------------------------------------
 

@@ -6,10 +6,12 @@ would see each other's files; each memory mount gets its own store instead.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from fsspec.implementations.memory import MemoryFileSystem
 
+from .base import AtomicWriter
 from .fsspec import FsspecBackend
 
 __all__ = ["MemoryBackend", "IsolatedMemoryFileSystem"]
@@ -35,3 +37,10 @@ class MemoryBackend(FsspecBackend):
 
     def __init__(self, mount: str, **options: Any):
         super().__init__(mount, fs=IsolatedMemoryFileSystem(), **options)
+
+    def open_write(self, path: str) -> AtomicWriter:
+        # MemoryFileSystem shows a file as soon as it is opened, even with autocommit=False:
+        # buffer the data and publish it whole on close.
+        full = self._writable_path(path)
+        buffer = io.BytesIO()
+        return AtomicWriter(buffer, lambda: self.fs.pipe_file(full, buffer.getvalue()), buffer.close)
