@@ -90,7 +90,8 @@ class UnsupportedOperationError(StorageError, NotImplementedError):
     """The mount's backend cannot perform this operation (say, ``mkdir`` on base64)."""
 
     def __init__(self, feature: str, *, mount: str | None = None, path: str | None = None):
-        super().__init__(f"mount {mount!r} does not support {feature}")
+        where = f" (at {mount}:{path})" if path else ""
+        super().__init__(f"mount {mount!r} does not support {feature}{where}")
         self.mount = mount
         self.path = path
         self.feature = feature

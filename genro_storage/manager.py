@@ -75,8 +75,10 @@ class StorageManager:
         """
         if isinstance(source, (str, os.PathLike)):
             configs = load_config_file(source)
-        elif isinstance(source, Mapping):
-            raise StorageConfigError("configure() takes a list of mount dicts (or a file path), not one dict")
+        elif isinstance(source, Mapping) or not isinstance(source, Iterable):
+            raise StorageConfigError(
+                f"configure() takes a list of mount dicts or a file path, not {type(source).__name__}"
+            )
         else:
             configs = list(source)
         checked = [normalize_mount_config(raw, index) for index, raw in enumerate(configs)]
@@ -201,12 +203,12 @@ class StorageManager:
         The path is checked (no ``..``, absolute paths, NUL, backslashes, empty segments)
         and the mount must exist; nothing touches a backend here.
         """
-        name, sep, path = mount_or_spec.partition(":")
+        if not isinstance(mount_or_spec, str):
+            raise TypeError(f"node() takes 'mount:path' strings, not {type(mount_or_spec).__name__}")
+        name, _, path = mount_or_spec.partition(":")
         try:
             mount = self._mounts[name]
-        except (KeyError, TypeError):
-            if not isinstance(mount_or_spec, str):
-                raise TypeError(f"node() takes 'mount:path' strings, not {type(mount_or_spec).__name__}") from None
+        except KeyError:
             raise MountNotFoundError(name, tuple(self._mounts)) from None
         path = normalize_path(path, name) if path else ""
         if parts:

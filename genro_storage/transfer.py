@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .backends.base import CHUNK_SIZE
-from .errors import StorageIsADirectoryError, StorageNotFoundError, StorageOSError
+from .errors import StorageIsADirectoryError, StorageNotFoundError, StorageOSError, UnsupportedOperationError
 
 if TYPE_CHECKING:
     from .node import StorageNode
@@ -241,6 +241,8 @@ def transfer(
         dest._mount.require_write(dest.path)
         if move:
             src._mount.require_delete(src.path)
+    if move and src.backend.path_is_data:
+        raise UnsupportedOperationError("move (the data is the path; use copy_to)", mount=src.mount_name, path=src.path)
     started = time.perf_counter()
     items = _plan(src, dest, _as_list(include), _as_list(exclude))
     single = len(items) == 1 and items[0].src == src

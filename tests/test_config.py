@@ -291,3 +291,29 @@ def test_env_var_in_dict_config_is_literal(tmp_path, monkeypatch):
 
 def test_s3_refuses_path_key(s3_server):
     config_error([s3_server.mount("x", "contract", path="tenant1")], mount="x", key="path")
+
+
+def test_local_path_must_not_be_empty():
+    config_error([{"name": "x", "type": "local", "path": ""}], mount="x", key="path")
+
+
+def test_callable_roots_cannot_climb(tmp_path, s3_server):
+    tenant = {"name": "../other"}
+    local = StorageManager([{"name": "t", "type": "local", "path": lambda: f"{tmp_path}/{tenant['name']}"}])
+    with pytest.raises(StorageConfigError) as info:
+        local.node("t:f").write("x")
+    assert info.value.mount == "t" and info.value.key == "path"
+    s3 = StorageManager([s3_server.mount("t", "contract", prefix=lambda: f"tenants/{tenant['name']}")])
+    with pytest.raises(ValueError):
+        s3.node("t:f").write("x")
+    tenant["name"] = ""
+    with pytest.raises(StorageConfigError):
+        StorageManager([{"name": "t", "type": "local", "path": lambda: tenant["name"]}]).node("t:f").write("x")
+
+
+def test_node_and_configure_type_errors():
+    storage = StorageManager([{"name": "m", "type": "memory"}])
+    with pytest.raises(TypeError):
+        storage.node(5)  # type: ignore[arg-type]
+    with pytest.raises(StorageConfigError):
+        StorageManager(5)  # type: ignore[arg-type]

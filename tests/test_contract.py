@@ -292,3 +292,29 @@ def test_copy_and_move_across_backends(all_mounts, src_kind, dst_kind):
 def test_errors_are_storage_errors(storage):
     with pytest.raises(StorageError):
         storage.node("m:missing").read()
+
+
+def test_a_file_cannot_hold_children(storage):
+    storage.node("m:f.txt").write("a")
+    with pytest.raises((NotADirectoryError, FileExistsError, FileNotFoundError)) as info:
+        storage.node("m:f.txt/child").write("b")
+    assert isinstance(info.value, StorageError)
+    assert [c.path for c in storage.node("m:").children()] == ["f.txt"]
+
+
+def test_reading_a_folder_is_refused(storage):
+    storage.node("m:dir/x.txt").write("x")
+    for node in (storage.node("m:dir"), storage.node("m:")):
+        with pytest.raises(IsADirectoryError):
+            node.read_bytes()
+        with pytest.raises(IsADirectoryError):
+            node.open("rb")
+    with pytest.raises(IsADirectoryError):
+        _ = storage.node("m:dir").md5hash
+
+
+def test_long_names(storage):
+    name = "n" * 200 + ".txt"
+    node = storage.node("m", name)
+    node.write("long")
+    assert node.read() == "long"

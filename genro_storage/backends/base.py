@@ -186,7 +186,10 @@ class StorageBackend:
 
     def md5(self, path: str) -> str:
         """Hex MD5 of the content: the service's checksum when it has one, else computed."""
-        known = self.info(path).get("md5")
+        info = self.info(path)
+        if info["type"] != "file":
+            raise IsADirectoryError(21, "Is a directory", path)
+        known = info.get("md5")
         if known:
             return known
         digest = hashlib.md5(usedforsecurity=False)

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import fsspec
 
 from ..errors import StorageConfigError
+from ..paths import normalize_path
 from .base import CHUNK_SIZE, AtomicWriter, StorageBackend
 
 __all__ = ["FsspecBackend", "S3Backend", "HttpBackend"]
@@ -48,6 +49,14 @@ def _timestamp(value: Any) -> float | None:
             except (TypeError, ValueError):
                 return None
     return None
+
+
+def _checked_root(value: object, mount: str, key: str) -> str:
+    """A root returned by a per-access callable: a string that cannot climb (no '..')."""
+    if not isinstance(value, str) or not value.strip("/"):
+        raise StorageConfigError(f"the callable returned {value!r}, not a non-empty path", mount=mount, key=key)
+    normalize_path(value.strip("/"), mount)
+    return value
 
 
 class _SpooledUpload:
@@ -149,6 +158,9 @@ class FsspecBackend(StorageBackend):
             raise StorageConfigError(str(exc), mount=mount, key="type") from exc
         except TypeError as exc:
             raise StorageConfigError(f"bad option for {protocol!r}: {exc}", mount=mount) from exc
+        except OSError as exc:
+            # Some filesystems connect when built (ftp, sftp...): say which mount failed.
+            raise StorageConfigError(f"could not open the {protocol!r} filesystem: {exc}", mount=mount) from exc
 
     def _check_root(self, value: Any, key: str) -> str | Callable[[], str]:
         if callable(value):
@@ -236,10 +248,30 @@ class FsspecBackend(StorageBackend):
     # -- reading and writing ----------------------------------------------------------
 
     def open_read(self, path: str) -> IO[bytes]:
-        return self.fs.open(self.fspath(path), "rb", block_size=STREAM_BLOCK)
+        full = self.fspath(path)
+        if not path:
+            raise IsADirectoryError(21, "Is a directory", full)
+        try:
+            f = self.fs.open(full, "rb", block_size=STREAM_BLOCK)
+        except (FileNotFoundError, IsADirectoryError):
+            if self.fs.isdir(full):
+                raise IsADirectoryError(21, "Is a directory", full) from None
+            raise
+        if (getattr(f, "details", None) or {}).get("type") == "directory":
+            f.close()  # an object store's folder: fsspec would read it as an empty file
+            raise IsADirectoryError(21, "Is a directory", full)
+        return f
 
     def read_bytes(self, path: str) -> bytes:
-        return self.fs.cat_file(self.fspath(path))
+        full = self.fspath(path)
+        try:
+            if not path:
+                raise FileNotFoundError(2, "No such file or directory", full)
+            return self.fs.cat_file(full)
+        except (FileNotFoundError, IsADirectoryError):
+            if not path or self.fs.isdir(full):
+                raise IsADirectoryError(21, "Is a directory", full) from None
+            raise
 
     def iter_range(self, path: str, start: int, stop: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         # One ranged read per chunk: on object stores, a ranged GET of just those bytes.
@@ -256,6 +288,10 @@ class FsspecBackend(StorageBackend):
         full = self.fspath(path)
         if not path or self.fs.isdir(full):
             raise IsADirectoryError(21, "Is a directory", full)
+        parent = path.rpartition("/")[0]
+        if parent and self.fs.isfile(self.fspath(parent)):
+            # Object stores would hold 'a' and 'a/b' side by side; disks cannot.
+            raise NotADirectoryError(20, "Not a directory", self.fspath(parent))
         return full
 
     def open_write(self, path: str) -> AtomicWriter:
@@ -334,7 +370,7 @@ class S3Backend(FsspecBackend):
                 raise StorageConfigError(
                     f"the callable returned {value!r}, not a string", mount=self.mount, key="prefix"
                 )
-            prefix = value
+            prefix = _checked_root(value, self.mount, "prefix")
         prefix = prefix.strip("/")
         return f"{self.bucket}/{prefix}" if prefix else self.bucket
 
@@ -355,6 +391,9 @@ class S3Backend(FsspecBackend):
         full = self.fspath(path)
         if self.fs.isdir(full):
             raise IsADirectoryError(21, "Is a directory", full)
+        parent = path.rpartition("/")[0]
+        if parent and self.fs.isfile(self.fspath(parent)):
+            raise NotADirectoryError(20, "Not a directory", self.fspath(parent))
         self.fs.put_file(local_path, full)
         self.fs.invalidate_cache(full)
 

@@ -28,8 +28,9 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0
 
 def _tmp_name(final: str) -> str:
     """A name beside ``final`` no other writer in any process can be using."""
-    head, _, tail = final.rpartition("/")
-    return f"{head}/.{tail}.{os.getpid()}.{threading.get_ident()}.{next(_tmp_counter)}{_TMP_SUFFIX}"
+    # Short and independent of the final name, so a name near NAME_MAX still has room.
+    head = final.rpartition("/")[0]
+    return f"{head}/.gs{os.getpid():x}.{threading.get_ident():x}.{next(_tmp_counter):x}{_TMP_SUFFIX}"
 
 
 def _is_tmp(name: str) -> bool:
@@ -41,7 +42,7 @@ class LocalBackend(StorageBackend):
 
     def __init__(self, mount: str, *, path: str | os.PathLike[str] | Callable[[], Any] | None = None, **options: Any):
         super().__init__(mount, **options)
-        if path is None:
+        if path is None or (isinstance(path, str) and not path.strip()):
             raise StorageConfigError("a local mount needs 'path' (the root folder)", mount=mount, key="path")
         if callable(path):
             self._root_fn: Callable[[], Any] | None = path
@@ -64,11 +65,15 @@ class LocalBackend(StorageBackend):
         if self._static is not None:
             return self._static
         value = self._root_fn()  # type: ignore[misc]
-        if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        if not isinstance(value, (str, os.PathLike)) or not os.fspath(value).strip():
             raise StorageConfigError(
                 f"the callable returned {value!r}, not a folder path", mount=self.mount, key="path"
             )
-        root = os.path.abspath(os.path.expanduser(os.fspath(value)))
+        text = os.fspath(value)
+        if ".." in text.replace(os.sep, "/").split("/"):
+            # Per-tenant roots are often built from user data: never let one climb.
+            raise StorageConfigError(f"the callable returned {text!r}, which holds '..'", mount=self.mount, key="path")
+        root = os.path.abspath(os.path.expanduser(text))
         return root, os.path.realpath(root)
 
     def _resolve(self, path: str) -> tuple[str, os.stat_result | None, int]:
