@@ -161,6 +161,12 @@ class _Body:
             self._closer()
 
 
+_ENVIRON_KEYS = {
+    name: "HTTP_" + name.upper().replace("-", "_")
+    for name in ("Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
+}
+
+
 class EnvironHeaders:
     """Request headers read from a WSGI environ: ``get('If-None-Match')``."""
 
@@ -170,7 +176,8 @@ class EnvironHeaders:
         self.environ = environ
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        return self.environ.get("HTTP_" + name.upper().replace("-", "_"), default)
+        key = _ENVIRON_KEYS.get(name) or "HTTP_" + name.upper().replace("-", "_")
+        return self.environ.get(key, default)
 
 
 def content_type_for(mimetype: str) -> str:
@@ -210,16 +217,8 @@ def respond(
         return empty_response(403)
 
     size: int = info["size"]
-    mtime = info.get("mtime")
-    tag = quote_etag(node.etag_for(info)) if etag else None
-    last_modified = int(mtime) if mtime is not None else None
-
+    tag, last_modified, validators, ctype = _representation(node, info, etag, mimetype)
     cache = _cache_control(cache_max_age, immutable)
-    validators: list[tuple[str, str]] = []
-    if tag:
-        validators.append(("ETag", tag))
-    if last_modified is not None:
-        validators.append(("Last-Modified", http_date(last_modified)))
 
     if conditional:
         status = evaluate_preconditions(method, headers, tag, last_modified)
@@ -232,7 +231,6 @@ def respond(
             return empty_response(412)
 
     name = download_name or node.basename
-    ctype = content_type_for(mimetype or node.mimetype)
     common = [
         ("Accept-Ranges", "bytes"),
         *validators,
@@ -262,7 +260,7 @@ def respond(
         head = [("Content-Type", ctype), ("Content-Length", str(size)), *common]
         if method == "HEAD":
             return Response(200, head)
-        return _body_response(node, 200, head, 0, size)
+        return _body_response(node, info, 200, head, 0, size)
 
     if len(ranges) == 1:
         start, stop = ranges[0]
@@ -272,7 +270,7 @@ def respond(
             ("Content-Range", content_range(start, stop, size)),
             *common,
         ]
-        return _body_response(node, 206, head, start, stop)
+        return _body_response(node, info, 206, head, start, stop)
 
     boundary = os.urandom(12).hex()
     parts = [
@@ -287,6 +285,44 @@ def respond(
         *common,
     ]
     return Response(206, head, _Body(_multipart(node, parts, closing)))
+
+
+#: Per-file header values (validators, Content-Type), computed once per version of a file
+#: and reused while its size, mtime and identity stay the same: whitenoise precomputes
+#: these at startup; we keep them fresh by keying them on the stat we take anyway.
+_REPRESENTATIONS: dict[tuple[Any, ...], tuple[str | None, int | None, list[tuple[str, str]], str]] = {}
+_REPRESENTATIONS_MAX = 4096
+
+
+def _representation(
+    node: StorageNode, info: dict[str, Any], etag: bool, mimetype: str | None
+) -> tuple[str | None, int | None, list[tuple[str, str]], str]:
+    key = (
+        id(node.backend),
+        node.path,
+        info["size"],
+        info.get("mtime_ns", info.get("mtime")),
+        info.get("inode"),
+        info.get("etag"),
+        etag,
+        mimetype,
+    )
+    cached = _REPRESENTATIONS.get(key)
+    if cached is not None:
+        return cached
+    mtime = info.get("mtime")
+    tag = quote_etag(node.etag_for(info)) if etag else None
+    last_modified = int(mtime) if mtime is not None else None
+    validators: list[tuple[str, str]] = []
+    if tag:
+        validators.append(("ETag", tag))
+    if last_modified is not None:
+        validators.append(("Last-Modified", http_date(last_modified)))
+    value = (tag, last_modified, validators, content_type_for(mimetype or node.mimetype))
+    if len(_REPRESENTATIONS) >= _REPRESENTATIONS_MAX:
+        _REPRESENTATIONS.clear()  # simple and bounded; refilled by the next requests
+    _REPRESENTATIONS[key] = value
+    return value
 
 
 def _cache_control(max_age: int | None, immutable: bool) -> list[tuple[str, str]]:
@@ -339,11 +375,13 @@ def _if_range_holds(value: str | None, tag: str | None, last_modified: int | Non
     return since is not None and last_modified is not None and int(since) == last_modified
 
 
-def _body_response(node: StorageNode, status: int, head: list[tuple[str, str]], start: int, stop: int) -> Response:
-    ospath = getattr(node.backend, "ospath", None)
+def _body_response(
+    node: StorageNode, info: dict[str, Any], status: int, head: list[tuple[str, str]], start: int, stop: int
+) -> Response:
+    ospath = info.get("ospath")
     if ospath is not None:
         try:
-            file = FileSlice(ospath(node.path), start, stop)
+            file = FileSlice(ospath, start, stop)
         except FileNotFoundError:
             return empty_response(404)
         return Response(status, head, _Body(iter(file), file.close), file)
