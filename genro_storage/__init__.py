@@ -11,6 +11,7 @@ from .backends import StorageBackend
 from .errors import (
     MountNotFoundError,
     StorageConfigError,
+    StorageConnectionError,
     StorageError,
     StorageExistsError,
     StorageIsADirectoryError,
@@ -37,6 +38,7 @@ __all__ = [
     "MountNotFoundError",
     "UnsupportedOperationError",
     "StorageOSError",
+    "StorageConnectionError",
     "StorageNotFoundError",
     "StorageExistsError",
     "StoragePermissionError",

@@ -33,12 +33,14 @@ __all__ = [
     "MountNotFoundError",
     "UnsupportedOperationError",
     "StorageOSError",
+    "StorageConnectionError",
     "StorageNotFoundError",
     "StorageExistsError",
     "StoragePermissionError",
     "StorageIsADirectoryError",
     "StorageNotADirectoryError",
     "translate_errors",
+    "translate_exception",
 ]
 
 
@@ -112,6 +114,12 @@ class StorageOSError(StorageError, OSError):
         self.path = path
 
 
+class StorageConnectionError(StorageOSError, ConnectionError):
+    """The service behind a mount could not be reached (or dropped the connection)."""
+
+    default_errno = errno.ECONNREFUSED
+
+
 class StorageNotFoundError(StorageOSError, FileNotFoundError):
     """The file or folder does not exist."""
 
@@ -148,6 +156,7 @@ _TRANSLATIONS: tuple[tuple[type[OSError], type[StorageOSError]], ...] = (
     (PermissionError, StoragePermissionError),
     (IsADirectoryError, StorageIsADirectoryError),
     (NotADirectoryError, StorageNotADirectoryError),
+    (ConnectionError, StorageConnectionError),
 )
 
 
@@ -155,8 +164,25 @@ def translate_oserror(exc: OSError, mount: str, path: str) -> StorageOSError:
     """Return our exception for a builtin ``OSError`` raised by a backend on ``mount:path``."""
     for builtin, ours in _TRANSLATIONS:
         if isinstance(exc, builtin):
-            return ours(mount, path, exc.strerror if exc.errno else None)
+            return ours(mount, path, exc.strerror if exc.errno else (str(exc) or None))
     return StorageOSError(mount, path, exc.strerror or str(exc) or type(exc).__name__, exc.errno)
+
+
+#: Top-level packages of the clients fsspec backends use: their exceptions are service
+#: failures (unreachable endpoint, throttling), not bugs, and get a mount and a path.
+_CLIENT_PACKAGES = frozenset({"botocore", "aiobotocore", "aiohttp", "google", "azure", "requests", "urllib3"})
+
+
+def translate_exception(exc: BaseException, mount: str, path: str) -> StorageError | None:
+    """Our exception for ``exc`` raised by a backend on ``mount:path``; None for a bug."""
+    if isinstance(exc, StorageError):
+        return exc
+    if isinstance(exc, OSError):
+        return translate_oserror(exc, mount, path)
+    if type(exc).__module__.partition(".")[0] in _CLIENT_PACKAGES:
+        kind = StorageConnectionError if "connect" in type(exc).__name__.lower() else StorageOSError
+        return kind(mount, path, f"{type(exc).__name__}: {exc}")
+    return None
 
 
 @contextmanager

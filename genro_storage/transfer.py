@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .backends.base import CHUNK_SIZE
-from .errors import StorageIsADirectoryError, StorageNotFoundError, StorageOSError, UnsupportedOperationError
+from .errors import (
+    StorageIsADirectoryError,
+    StorageNotFoundError,
+    StorageOSError,
+    UnsupportedOperationError,
+    translate_exception,
+)
 
 if TYPE_CHECKING:
     from .node import StorageNode
@@ -291,12 +297,16 @@ def transfer(
                 report.copied.append(item.rel)
                 report.bytes += item.size
             tick(item, item.size)
-        except BaseException as exc:
+        except Exception as exc:
+            translated = translate_exception(exc, item.src.mount_name, item.src.path)
+            if translated is not None and translated is not exc:
+                translated.__cause__ = exc
+                exc = translated
             with lock:
                 report.failed.append((item.rel, exc))
             tick(item, 0)
             if on_error == "raise":
-                raise
+                raise exc from exc.__cause__
 
     if progress is not None:
         progress(TransferProgress(0, total_files, 0, total_bytes))

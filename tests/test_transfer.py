@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from conftest import BACKENDS, mount_config
 
-from genro_storage import StorageManager, StoragePermissionError
+from genro_storage import StorageConnectionError, StorageManager, StoragePermissionError
 from genro_storage.transfer import TransferReport
 
 TREE = {
@@ -309,3 +309,48 @@ def test_call_with_real_programs_on_s3(all_mounts):
         src.call("sort", "--no-such-option", src)
     assert "no-such-option" in str(info.value) or "unrecognized" in str(info.value)
     assert isinstance(info.value, subprocess.CalledProcessError)
+
+
+def test_copy_survives_s3_server_stopping_midway(tmp_path):
+    """The S3 server goes away after a few files; a re-run with skip='size' completes the copy."""
+    from moto.server import ThreadedMotoServer
+
+    from genro_storage.testing import LocalS3
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    s3 = LocalS3(endpoint_url=f"http://{host}:{port}")
+    s3.create_bucket("outage")
+    fast_fail = {"config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 2, "read_timeout": 5}}
+    storage = StorageManager(
+        [
+            {"name": "local", "type": "local", "path": str(tmp_path / "src")},
+            s3.mount("s3", "outage", **fast_fail),
+        ]
+    )
+    files = {f"part-{i:02}.bin": os.urandom(50_000 + i) for i in range(10)}
+    for name, data in files.items():
+        storage.node("local", "batch", name).write_bytes(data)
+    storage.node("s3:batch/part-09.bin").write_bytes(b"old content of the last part")
+    storage.get_backend("s3").fs.retries = 1
+
+    def stop_after_three(progress):
+        if progress.files_done == 3:
+            server.stop()
+
+    try:
+        with pytest.raises(StorageConnectionError) as info:
+            storage.node("local:batch").copy_to("s3:batch", workers=1, progress=stop_after_three)
+        assert isinstance(info.value, ConnectionError) and info.value.mount == "local"
+    finally:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+    try:
+        assert storage.node("s3:batch/part-09.bin").read_bytes() == b"old content of the last part"
+        resumed = storage.node("local:batch").copy_to("s3:batch", skip="size")
+        assert len(resumed.skipped) == 3 and len(resumed.copied) == 7
+        for name, data in files.items():
+            assert storage.node("s3", "batch", name).read_bytes() == data
+    finally:
+        server.stop()
