@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .backends.base import CHUNK_SIZE
 from .errors import (
     StorageIsADirectoryError,
+    StorageNotADirectoryError,
     StorageNotFoundError,
     StorageOSError,
     UnsupportedOperationError,
@@ -88,6 +89,7 @@ class _Item:
     size: int
     src_info: dict[str, Any]
     dest_info: dict[str, Any] | None
+    conflict: Exception | None = None
 
 
 def _matches(rel: str, patterns: Iterable[str]) -> bool:
@@ -127,11 +129,14 @@ def should_skip(rule: SkipRule, item: _Item) -> bool:
     raise ValueError(f"skip must be one of {SKIP_STRATEGIES}, a callable or None, not {rule!r}")
 
 
-def copy_file(src: StorageNode, dest: StorageNode) -> None:
-    """Copy one file: the backend's own copy within a backend, else a chunked stream.
+def copy_file(src: StorageNode, dest: StorageNode, workers: int | None = None) -> None:
+    """Copy one file by the fastest path the two backends offer.
 
-    The destination's writer publishes only on a clean close, so a failure keeps
-    whatever the destination held before.
+    Within a backend, its own copy (server-side on S3). A local file to an object store,
+    the store's upload (a bounded parallel multipart upload). From an object store, one
+    streamed GET (or ``workers`` parallel ranged GETs) into the destination's writer.
+    Otherwise a chunked stream. Every destination writer publishes only on success, so a
+    failure keeps whatever the destination held before.
     """
     src_backend, dest_backend = src.backend, dest.backend
     if src_backend is dest_backend:
@@ -142,11 +147,20 @@ def copy_file(src: StorageNode, dest: StorageNode) -> None:
         return
     upload = getattr(dest_backend, "upload_file", None)
     ospath = getattr(src_backend, "ospath", None)
-    if upload is not None and ospath is not None:
+    if upload is not None and ospath is not None and not dest_backend.path_is_data:
         try:
-            upload(ospath(src.path), dest.path)
+            upload(ospath(src.path), dest.path, workers=workers)
         except OSError as exc:
             raise dest._error(exc) from exc
+        return
+    download = getattr(src_backend, "download_fileobj", None)
+    if download is not None:
+        writer = dest._open_write()
+        try:
+            with writer:
+                download(src.path, writer, workers=workers)
+        except OSError as exc:
+            raise src._error(exc) from exc
         return
     try:
         reader = src_backend.open_read(src.path)
@@ -215,13 +229,21 @@ def _plan(src: StorageNode, dest: StorageNode, include: list[str], exclude: list
         existing = dict(_walk(dest))
     elif dest.exists:
         raise StorageOSError(dest.mount_name, dest.path, "Destination exists and is not a folder")
+    # Names the destination tree already uses as folders (a file cannot replace one) or as
+    # files (a file cannot hold children): known from the one listing, no request per file.
+    dest_dirs = {rel.rsplit("/", i)[0] for rel in existing for i in range(1, rel.count("/") + 1)}
     items = []
     for rel, info in sorted(_walk(src)):
         if include and not _matches(rel, include):
             continue
         if exclude and _matches(rel, exclude):
             continue
-        items.append(_Item(rel, src.child(rel), dest.child(rel), info["size"], info, existing.get(rel)))
+        item = _Item(rel, src.child(rel), dest.child(rel), info["size"], info, existing.get(rel))
+        if rel in dest_dirs:
+            item.conflict = StorageIsADirectoryError(dest.mount_name, item.dest.path)
+        elif any(rel[:i] in existing for i in range(len(rel)) if rel[i] == "/"):
+            item.conflict = StorageNotADirectoryError(dest.mount_name, item.dest.path, "A parent is a file")
+        items.append(item)
     return items
 
 
@@ -271,6 +293,8 @@ def transfer(
 
     def run(item: _Item) -> None:
         try:
+            if item.conflict is not None:
+                raise item.conflict
             if should_skip(skip, item):
                 with lock:
                     report.skipped.append(item.rel)
@@ -289,7 +313,7 @@ def transfer(
                 if move and same_file(item.src, item.dest):
                     # Two mounts over the same storage: deleting the "source" would delete the copy.
                     raise StorageOSError(item.src.mount_name, item.src.path, "Source and destination are the same file")
-                copy_file(item.src, item.dest)
+                copy_file(item.src, item.dest, workers if single else None)
                 if move:
                     _verify(item)
                     item.src.delete()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,22 @@ def all_mounts(tmp_path: Path, s3_server: LocalS3) -> StorageManager:
     manager = StorageManager()
     manager.configure([mount_config(kind, kind, tmp_path, s3_server) for kind in BACKENDS])
     return manager
+
+
+@contextmanager
+def recording_s3_gets(backend) -> Iterator[list]:
+    """Record (method, Range header) of every GetObject either S3 client of ``backend`` sends."""
+    seen: list = []
+
+    def record(request, **_):
+        value = request.headers.get("Range")
+        seen.append((request.method, value.decode() if isinstance(value, bytes) else value))
+
+    clients = [backend.fs.s3] + ([backend.client] if backend.client is not None else [])
+    for client in clients:
+        client.meta.events.register("before-send.s3.GetObject", record)
+    try:
+        yield seen
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-send.s3.GetObject", record)

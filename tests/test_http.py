@@ -19,7 +19,7 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
-from conftest import BUCKET
+from conftest import BUCKET, recording_s3_gets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.serving import make_server
@@ -373,20 +373,11 @@ def test_s3_range_fetches_only_that_range(werkzeug_servers):
     big = storage.node("s3:big.bin")
     payload = os.urandom(3 * 1024 * 1024)
     big.write_bytes(payload)
-    fs = storage.get_backend("s3").fs
-    seen: list[tuple[str, str | None]] = []
-
-    def record(request, **_):
-        seen.append((request.method, request.headers.get("Range")))
-
-    fs.s3.meta.events.register("before-send.s3.GetObject", record)
-    try:
+    with recording_s3_gets(storage.get_backend("s3")) as seen:
         server = Server(port, "s3", storage)
         status, headers, body = server.get("big.bin", {"Range": "bytes=1000000-1049999"})
-    finally:
-        fs.s3.meta.events.unregister("before-send.s3.GetObject", record)
     assert status == 206 and body == payload[1000000:1050000]
-    ranges = [r.decode() if isinstance(r, bytes) else r for _, r in seen]
+    ranges = [r for _, r in seen]
     assert ranges == ["bytes=1000000-1049999"]
 
 

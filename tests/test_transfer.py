@@ -8,7 +8,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import BACKENDS, mount_config
+from conftest import BACKENDS, mount_config, recording_s3_gets
 
 from genro_storage import StorageConnectionError, StorageManager, StoragePermissionError
 from genro_storage.transfer import TransferReport
@@ -109,13 +109,8 @@ def test_skip_callable(all_mounts):
 def test_hash_skip_on_s3_reads_no_object(all_mounts):
     make_tree(all_mounts, "s3")
     all_mounts.node("s3:src").copy_to("s3:dst")
-    fs = all_mounts.get_backend("s3").fs
-    gets = []
-    fs.s3.meta.events.register("before-send.s3.GetObject", lambda request, **_: gets.append(request.url))
-    try:
+    with recording_s3_gets(all_mounts.get_backend("s3")) as gets:
         report = all_mounts.node("s3:src").copy_to("s3:dst", skip="hash")
-    finally:
-        fs.s3.meta.events.unregister("before-send.s3.GetObject")
     assert sorted(report.skipped) == sorted(TREE)
     assert gets == []
 
@@ -138,10 +133,10 @@ def test_interrupted_copy_resumes(all_mounts, monkeypatch):
     real = transfer_module.copy_file
     done = []
 
-    def flaky(src, dest):
+    def flaky(src, dest, workers=None):
         if len(done) == 2:
             raise ConnectionError("network went away")
-        real(src, dest)
+        real(src, dest, workers)
         done.append(src.path)
 
     monkeypatch.setattr(transfer_module, "copy_file", flaky)
@@ -159,10 +154,10 @@ def test_on_error_continue_collects_failures(all_mounts, monkeypatch):
 
     real = transfer_module.copy_file
 
-    def fail_bins(src, dest):
+    def fail_bins(src, dest, workers=None):
         if src.suffix == ".bin":
             raise OSError("disk full")
-        real(src, dest)
+        real(src, dest, workers)
 
     monkeypatch.setattr(transfer_module, "copy_file", fail_bins)
     report = all_mounts.node("memory:src").copy_to("local:dst", on_error="continue")
@@ -221,7 +216,7 @@ def test_move_keeps_source_when_destination_write_fails(all_mounts):
     backend = all_mounts.get_backend("s3")
     original = backend.upload_file
 
-    def broken_upload(local_path, path):
+    def broken_upload(local_path, path, workers=None):
         raise ConnectionError("upload failed")
 
     backend.upload_file = broken_upload

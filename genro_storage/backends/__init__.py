@@ -19,7 +19,7 @@ BUILTIN_TYPES = MappingProxyType(
         "local": ("genro_storage.backends.local:LocalBackend", (), None),
         "memory": ("genro_storage.backends.memory:MemoryBackend", (), None),
         "base64": ("genro_storage.backends.base64:Base64Backend", (), None),
-        "s3": ("genro_storage.backends.fsspec:S3Backend", ("s3fs",), "pip install 'genro-storage[s3]'"),
+        "s3": ("genro_storage.backends.s3:S3Backend", ("s3fs",), "pip install 'genro-storage[s3]'"),
         "http": ("genro_storage.backends.fsspec:HttpBackend", ("aiohttp",), "pip install aiohttp"),
         "https": ("genro_storage.backends.fsspec:HttpBackend", ("aiohttp",), "pip install aiohttp"),
     }

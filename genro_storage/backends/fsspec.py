@@ -19,7 +19,7 @@ from ..errors import StorageConfigError
 from ..paths import normalize_path
 from .base import CHUNK_SIZE, AtomicWriter, StorageBackend
 
-__all__ = ["FsspecBackend", "S3Backend", "HttpBackend"]
+__all__ = ["FsspecBackend", "HttpBackend", "STREAM_BLOCK", "checked_root"]
 
 #: Block size for streamed reads and multipart parts: memory stays bounded (s3fs's own
 #: default block is 50 MiB) and 5 MiB is S3's smallest allowed part.
@@ -51,7 +51,7 @@ def _timestamp(value: Any) -> float | None:
     return None
 
 
-def _checked_root(value: object, mount: str, key: str) -> str:
+def checked_root(value: object, mount: str, key: str) -> str:
     """A root returned by a per-access callable: a string that cannot climb (no '..')."""
     if not isinstance(value, str) or not value.strip("/"):
         raise StorageConfigError(f"the callable returned {value!r}, not a non-empty path", mount=mount, key=key)
@@ -327,94 +327,6 @@ class FsspecBackend(StorageBackend):
         self.fs.mv(self.fspath(src), self.fspath(dst))
         self.fs.invalidate_cache(self.fspath(src))
         self.fs.invalidate_cache(self.fspath(dst))
-
-
-class S3Backend(FsspecBackend):
-    """An S3 bucket (through s3fs), optionally under a key ``prefix``.
-
-    Other keys go to ``s3fs.S3FileSystem``: ``endpoint_url``, ``key``, ``secret``,
-    ``client_kwargs``... Listing caches are off by default, so a file written by another
-    process or manager is seen at once.
-    """
-
-    def __init__(
-        self,
-        mount: str,
-        *,
-        bucket: str | None = None,
-        prefix: str | Callable[[], str] | None = None,
-        fs: fsspec.AbstractFileSystem | None = None,
-        **fs_options: Any,
-    ):
-        if not bucket:
-            raise StorageConfigError("an s3 mount needs 'bucket'", mount=mount, key="bucket")
-        if "path" in fs_options:
-            raise StorageConfigError(
-                "s3 mounts take 'prefix' (a folder inside the bucket), not 'path'", mount=mount, key="path"
-            )
-        if not isinstance(bucket, str) or "/" in bucket:
-            raise StorageConfigError(f"bucket must be a bucket name, got {bucket!r}", mount=mount, key="bucket")
-        self.bucket = bucket
-        fs_options.setdefault("use_listings_cache", False)
-        self.mount = mount
-        prefix_value = self._check_root(prefix if prefix is not None else "", "prefix")
-        super().__init__(mount, protocol="s3", fs=fs, **fs_options)
-        self._prefix = prefix_value
-        self._root_value = (lambda: self._join_bucket()) if callable(prefix_value) else self._join_bucket()
-
-    def _join_bucket(self) -> str:
-        prefix = self._prefix
-        if callable(prefix):
-            value = prefix()
-            if not isinstance(value, str):
-                raise StorageConfigError(
-                    f"the callable returned {value!r}, not a string", mount=self.mount, key="prefix"
-                )
-            prefix = _checked_root(value, self.mount, "prefix")
-        prefix = prefix.strip("/")
-        return f"{self.bucket}/{prefix}" if prefix else self.bucket
-
-    def mkdir(self, path: str) -> None:
-        # S3 has no folders: an empty 'key/' object marks one, as the AWS console does.
-        full = self.fspath(path)
-        if not path:
-            return
-        if self.fs.isfile(full):
-            raise FileExistsError(17, "File exists", full)
-        key = full.partition("/")[2]
-        self.fs.call_s3("put_object", Bucket=self.bucket, Key=key + "/", Body=b"")
-        self.fs.invalidate_cache(full)
-
-    def upload_file(self, local_path: str, path: str) -> None:
-        """Upload a local file: a parallel multipart upload for large files, which S3
-        publishes only when complete (a failed upload leaves the old object)."""
-        full = self.fspath(path)
-        if self.fs.isdir(full):
-            raise IsADirectoryError(21, "Is a directory", full)
-        parent = path.rpartition("/")[0]
-        if parent and self.fs.isfile(self.fspath(parent)):
-            raise NotADirectoryError(20, "Not a directory", self.fspath(parent))
-        self.fs.put_file(local_path, full)
-        self.fs.invalidate_cache(full)
-
-    def presign(self, path: str, expires_in: int) -> str:
-        """A presigned GET URL, valid ``expires_in`` seconds."""
-        return self.fs.sign(self.fspath(path), expiration=expires_in)
-
-    def info(self, path: str) -> dict[str, Any]:
-        return _with_md5(super().info(path))
-
-    def walk_files(self, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        for rel, info in super().walk_files(path):
-            yield rel, _with_md5(info)
-
-
-def _with_md5(info: dict[str, Any]) -> dict[str, Any]:
-    etag = info.get("etag")
-    # A single-part upload's ETag is the MD5 of the content; a multipart one ("...-N") is not.
-    if etag and "-" not in etag and len(etag) == 32:
-        info["md5"] = etag
-    return info
 
 
 class HttpBackend(FsspecBackend):
