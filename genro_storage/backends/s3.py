@@ -8,6 +8,8 @@ boto3 is installed. Both clients share the mount's credentials and endpoint.
 
 from __future__ import annotations
 
+import mimetypes
+import os
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import IO, Any
@@ -32,6 +34,12 @@ def _with_md5(info: dict[str, Any]) -> dict[str, Any]:
     if etag and "-" not in etag and len(etag) == 32:
         info["md5"] = etag
     return info
+
+
+def _content_type(path: str) -> dict[str, str]:
+    """``ContentType`` from the name, as s3fs sets it, so served objects keep their type."""
+    kind = mimetypes.guess_type(path, strict=False)[0]
+    return {"ContentType": kind} if kind else {}
 
 
 class S3Backend(FsspecBackend):
@@ -132,8 +140,8 @@ class S3Backend(FsspecBackend):
         return TransferConfig(
             multipart_threshold=MULTIPART_THRESHOLD,
             multipart_chunksize=PART_SIZE,
-            max_concurrency=workers or 8,
-            use_threads=(workers or 8) > 1,
+            max_concurrency=workers or 10,
+            use_threads=(workers or 10) > 1,
         )
 
     def upload_file(self, local_path: str, path: str, workers: int | None = None) -> None:
@@ -142,8 +150,18 @@ class S3Backend(FsspecBackend):
         client = self.client
         if client is None:
             self.fs.put_file(local_path, self.fspath(path), chunksize=PART_SIZE, max_concurrency=workers or 8)
+        elif os.path.getsize(local_path) < MULTIPART_THRESHOLD:
+            # One PUT: the transfer manager's thread pool costs more than it saves here.
+            with open(local_path, "rb") as f:
+                client.put_object(Bucket=self.bucket, Key=self.key(path), Body=f.read(), **_content_type(path))
         else:
-            client.upload_file(local_path, self.bucket, self.key(path), Config=self._transfer_config(workers))
+            client.upload_file(
+                local_path,
+                self.bucket,
+                self.key(path),
+                Config=self._transfer_config(workers),
+                ExtraArgs=_content_type(path),
+            )
         self.fs.invalidate_cache(self.fspath(path))
 
     def download_fileobj(self, path: str, fileobj: IO[bytes], workers: int | None = None) -> None:
