@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import cached_property
 from typing import IO, Any
 
-import fsspec
-
-from ..errors import StorageConfigError
 from .base import CHUNK_SIZE
-from .fsspec import FsspecBackend, checked_root
+from .buckets import BucketBackend
 
 __all__ = ["S3Backend"]
 
@@ -28,21 +25,13 @@ PART_SIZE = 8 * 2**20
 MULTIPART_THRESHOLD = 16 * 2**20
 
 
-def _with_md5(info: dict[str, Any]) -> dict[str, Any]:
-    etag = info.get("etag")
-    # A single-part upload's ETag is the MD5 of the content; a multipart one ("...-N") is not.
-    if etag and "-" not in etag and len(etag) == 32:
-        info["md5"] = etag
-    return info
-
-
 def _content_type(path: str) -> dict[str, str]:
     """``ContentType`` from the name, as s3fs sets it, so served objects keep their type."""
     kind = mimetypes.guess_type(path, strict=False)[0]
     return {"ContentType": kind} if kind else {}
 
 
-class S3Backend(FsspecBackend):
+class S3Backend(BucketBackend):
     """An S3 bucket (through s3fs), optionally under a key ``prefix``.
 
     Other keys go to ``s3fs.S3FileSystem``: ``endpoint_url``, ``key``, ``secret``,
@@ -50,60 +39,20 @@ class S3Backend(FsspecBackend):
     process or manager is seen at once.
     """
 
-    def __init__(
-        self,
-        mount: str,
-        *,
-        bucket: str | None = None,
-        prefix: str | Callable[[], str] | None = None,
-        fs: fsspec.AbstractFileSystem | None = None,
-        **fs_options: Any,
-    ):
-        if not bucket:
-            raise StorageConfigError("an s3 mount needs 'bucket'", mount=mount, key="bucket")
-        if "path" in fs_options:
-            raise StorageConfigError(
-                "s3 mounts take 'prefix' (a folder inside the bucket), not 'path'", mount=mount, key="path"
-            )
-        if not isinstance(bucket, str) or "/" in bucket:
-            raise StorageConfigError(f"bucket must be a bucket name, got {bucket!r}", mount=mount, key="bucket")
-        self.bucket = bucket
-        fs_options.setdefault("use_listings_cache", False)
-        self.mount = mount
-        prefix_value = self._check_root(prefix if prefix is not None else "", "prefix")
-        super().__init__(mount, protocol="s3", fs=fs, **fs_options)
-        self._prefix = prefix_value
-        self._root_value = (lambda: self._join_bucket()) if callable(prefix_value) else self._join_bucket()
+    protocol = "s3"
 
-    def _join_bucket(self) -> str:
-        prefix = self._prefix
-        if callable(prefix):
-            prefix = checked_root(prefix(), self.mount, "prefix")
-        prefix = prefix.strip("/")
-        return f"{self.bucket}/{prefix}" if prefix else self.bucket
+    def fs_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        options.setdefault("use_listings_cache", False)
+        return options
 
-    def key(self, path: str) -> str:
-        """The object key of ``path``."""
-        return self.fspath(path).partition("/")[2]
+    def md5_of(self, raw: dict[str, Any]) -> str | None:
+        etag = str(raw.get("ETag") or "").strip('"')
+        # A single-part upload's ETag is the MD5 of the content; a multipart one ("...-N") is not.
+        return etag if len(etag) == 32 and "-" not in etag else None
 
-    # -- metadata ------------------------------------------------------------------------
-
-    def info(self, path: str) -> dict[str, Any]:
-        return _with_md5(super().info(path))
-
-    def walk_files(self, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        for rel, info in super().walk_files(path):
-            yield rel, _with_md5(info)
-
-    def mkdir(self, path: str) -> None:
-        # S3 has no folders: an empty 'key/' object marks one, as the AWS console does.
-        if not path:
-            return
-        full = self.fspath(path)
-        if self.fs.isfile(full):
-            raise FileExistsError(17, "File exists", full)
+    def _put_marker(self, path: str) -> None:
+        # s3fs drops a trailing '/', so the marker object is written with the client call.
         self.fs.call_s3("put_object", Bucket=self.bucket, Key=self.key(path) + "/", Body=b"")
-        self.fs.invalidate_cache(full)
 
     def presign(self, path: str, expires_in: int) -> str:
         """A presigned GET URL, valid ``expires_in`` seconds."""
