@@ -9,11 +9,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from emulators import gcs_emulator
 
 from genro_storage import StorageManager
 from genro_storage.testing import LocalS3, local_s3
 
-BACKENDS = ["local", "memory", "s3"]
+BACKENDS = ["local", "memory", "s3", "gcs"]
 BUCKET = "contract"
 _prefixes = itertools.count()
 
@@ -24,16 +25,33 @@ def s3_server() -> Iterator[LocalS3]:
         yield s3
 
 
-def mount_config(kind: str, name: str, tmp_path: Path, s3: LocalS3 | None, **extra) -> dict:
-    """A fresh, empty mount of backend ``kind`` named ``name``."""
+def mount_config(kind: str, name: str, tmp_path: Path, server, **extra) -> dict:
+    """A fresh, empty mount of backend ``kind`` named ``name`` (``server``: see server_for)."""
     if kind == "local":
         return {"name": name, "type": "local", "path": str(tmp_path / f"{name}-root"), **extra}
     if kind == "memory":
         return {"name": name, "type": "memory", **extra}
     if kind == "s3":
-        assert s3 is not None
-        return s3.mount(name, BUCKET, prefix=f"t{next(_prefixes)}/{name}", **extra)
+        return server.mount(name, BUCKET, prefix=f"t{next(_prefixes)}/{name}", **extra)
+    if kind == "gcs":
+        prefix = f"t{next(_prefixes)}/{name}"
+        return {"name": name, "type": "gcs", "bucket": BUCKET, "prefix": prefix, **server, **extra}
     raise ValueError(kind)
+
+
+@pytest.fixture(scope="session")
+def gcs_options() -> Iterator[dict]:
+    with gcs_emulator(BUCKET) as options:
+        yield options
+
+
+def server_for(kind: str, request) -> object | None:
+    """The emulator options a mount of ``kind`` needs, starting it on first use."""
+    if kind == "s3":
+        return request.getfixturevalue("s3_server")
+    if kind == "gcs":
+        return request.getfixturevalue("gcs_options")
+    return None
 
 
 @pytest.fixture(params=BACKENDS)
@@ -44,17 +62,16 @@ def backend_kind(request) -> str:
 @pytest.fixture
 def storage(backend_kind: str, tmp_path: Path, request) -> StorageManager:
     """A manager with one empty mount, ``m``, of the parametrised backend."""
-    s3 = request.getfixturevalue("s3_server") if backend_kind == "s3" else None
     manager = StorageManager()
-    manager.configure([mount_config(backend_kind, "m", tmp_path, s3)])
+    manager.configure([mount_config(backend_kind, "m", tmp_path, server_for(backend_kind, request))])
     return manager
 
 
 @pytest.fixture
-def all_mounts(tmp_path: Path, s3_server: LocalS3) -> StorageManager:
+def all_mounts(tmp_path: Path, request) -> StorageManager:
     """A manager with one empty mount of each backend, named after it."""
     manager = StorageManager()
-    manager.configure([mount_config(kind, kind, tmp_path, s3_server) for kind in BACKENDS])
+    manager.configure([mount_config(kind, kind, tmp_path, server_for(kind, request)) for kind in BACKENDS])
     return manager
 
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from conftest import mount_config
+from conftest import mount_config, server_for
 
 from genro_storage import StorageConfigError, StorageManager, StoragePermissionError
 
 
 @pytest.fixture
 def mounts(backend_kind, tmp_path, request):
-    s3 = request.getfixturevalue("s3_server") if backend_kind == "s3" else None
-    setup = StorageManager([mount_config(backend_kind, "m", tmp_path, s3)])
+    setup = StorageManager([mount_config(backend_kind, "m", tmp_path, server_for(backend_kind, request))])
     setup.node("m:dir/file.txt").write("original")
     backend = setup.get_backend("m")
     # The same storage seen through mounts with fewer rights.

@@ -20,6 +20,8 @@ BUILTIN_TYPES = MappingProxyType(
         "memory": ("genro_storage.backends.memory:MemoryBackend", (), None),
         "base64": ("genro_storage.backends.base64:Base64Backend", (), None),
         "s3": ("genro_storage.backends.s3:S3Backend", ("s3fs",), "pip install 'genro-storage[s3]'"),
+        "gcs": ("genro_storage.backends.gcs:GCSBackend", ("gcsfs",), "pip install 'genro-storage[gcs]'"),
+        "gs": ("genro_storage.backends.gcs:GCSBackend", ("gcsfs",), "pip install 'genro-storage[gcs]'"),
         "http": ("genro_storage.backends.fsspec:HttpBackend", ("aiohttp",), "pip install aiohttp"),
         "https": ("genro_storage.backends.fsspec:HttpBackend", ("aiohttp",), "pip install aiohttp"),
     }
