@@ -243,7 +243,11 @@ class StorageNode:
 
     # -- reading -------------------------------------------------------------------------
 
-    def read_bytes(self) -> bytes:
+    def read_bytes(self, version: str | None = None) -> bytes:
+        """The whole content (of ``version``, on backends that keep versions)."""
+        if version is not None:
+            with self.open("rb", version=version) as f:
+                return f.read()
         try:
             return self._mount.backend.read_bytes(self._path)
         except OSError as exc:
@@ -252,15 +256,22 @@ class StorageNode:
     def read_text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         return self.read_bytes().decode(encoding, errors)
 
-    def read(self, mode: str = "r", encoding: str = "utf-8", errors: str = "strict") -> str | bytes:
+    def read(
+        self, mode: str = "r", encoding: str = "utf-8", errors: str = "strict", version: str | None = None
+    ) -> str | bytes:
         """The whole content: ``str`` in mode ``'r'``, ``bytes`` in mode ``'rb'``."""
         if mode not in _READ_MODES:
             raise ValueError(f"read() mode must be 'r' or 'rb', not {mode!r}")
-        data = self.read_bytes()
+        data = self.read_bytes(version)
         return data if _READ_MODES[mode] else data.decode(encoding, errors)
 
     def open(
-        self, mode: str = "rb", encoding: str | None = None, errors: str | None = None, newline: str | None = None
+        self,
+        mode: str = "rb",
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+        version: str | None = None,
     ) -> IO[Any]:
         """Open for streaming: ``'rb'``/``'r'`` read, ``'wb'``/``'w'`` write.
 
@@ -269,7 +280,10 @@ class StorageNode:
         """
         if mode in _READ_MODES:
             try:
-                raw = self._mount.backend.open_read(self._path)
+                if version is not None:
+                    raw = self._mount.backend.open_version(self._path, version)
+                else:
+                    raw = self._mount.backend.open_read(self._path)
             except OSError as exc:
                 raise self._error(exc) from exc
             if _READ_MODES[mode]:
@@ -395,6 +409,44 @@ class StorageNode:
         make = self._make
         return [make(base + name) for name in sorted(names)]
 
+    # -- cloud features ------------------------------------------------------------------
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """Optional features of this node's backend (``metadata``, ``versions``, ``presign``...)."""
+        return self._mount.backend.capabilities
+
+    def get_metadata(self) -> dict[str, str]:
+        """The user metadata stored with this file (S3, GCS, Azure)."""
+        try:
+            return self._mount.backend.get_metadata(self._path)
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    def set_metadata(
+        self,
+        metadata: dict[str, str | None] | None = None,
+        *,
+        content_type: str | None = None,
+        cache_control: str | None = None,
+    ) -> None:
+        """Merge ``metadata`` into this file's user metadata (a None value removes a key),
+        and set the Content-Type / Cache-Control the service serves it with, when given."""
+        self._mount.require_write(self._path)
+        try:
+            self._mount.backend.set_metadata(self._path, dict(metadata or {}), content_type, cache_control)
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    @property
+    def versions(self) -> list[dict[str, Any]]:
+        """This file's versions, newest first (``version_id``, ``size``, ``mtime``, ``is_latest``);
+        read one with ``open('rb', version=...)`` or ``read_bytes(version=...)``."""
+        try:
+            return self._mount.backend.versions(self._path)
+        except OSError as exc:
+            raise self._error(exc) from exc
+
     # -- external tools ----------------------------------------------------------------------
 
     @contextmanager
@@ -482,9 +534,12 @@ class StorageNode:
         :class:`~genro_storage.http.StorageApp` (or the Django/Flask routes) signed with the
         secret given to :meth:`StorageManager.configure_urls`.
         """
-        presign = getattr(self._mount.backend, "presign", None)
-        if presign is not None:
-            return presign(self._path, int(expires_in))
+        backend = self._mount.backend
+        if "presign" in backend.capabilities:
+            try:
+                return backend.presign(self._path, int(expires_in))
+            except OSError as exc:
+                raise self._error(exc) from exc
         return self._manager.url_signer(self._mount.name).url(self._mount.name, self._path, int(expires_in))
 
     # -- copy and move -------------------------------------------------------------------

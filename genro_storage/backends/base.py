@@ -18,7 +18,7 @@ import io
 from collections.abc import Callable, Iterator
 from typing import IO, Any, ClassVar
 
-from ..errors import StorageConfigError
+from ..errors import StorageConfigError, UnsupportedOperationError
 
 __all__ = ["StorageBackend", "AtomicWriter", "CHUNK_SIZE"]
 
@@ -105,6 +105,10 @@ class StorageBackend:
     has_folders: ClassVar[bool] = True
     #: Whether ``write_bytes`` may return a new path for the node (base64).
     path_is_data: ClassVar[bool] = False
+    #: Optional features: ``metadata``, ``versions``, ``presign`` (service-signed URLs),
+    #: ``server_copy``, ``rename``, ``ranged_reads``. Asking for a missing one raises
+    #: :class:`~genro_storage.errors.UnsupportedOperationError` naming mount and feature.
+    capabilities: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, mount: str, **options: Any):
         for key in options:
@@ -231,6 +235,34 @@ class StorageBackend:
                     return
                 left -= len(data)
                 yield data
+
+    # -- optional features (see ``capabilities``) --------------------------------------
+
+    def unsupported(self, feature: str, path: str) -> UnsupportedOperationError:
+        return UnsupportedOperationError(feature, mount=self.mount, path=path)
+
+    def get_metadata(self, path: str) -> dict[str, str]:
+        """The user metadata stored with the file."""
+        raise self.unsupported("metadata", path)
+
+    def set_metadata(
+        self, path: str, metadata: dict[str, str | None], content_type: str | None, cache_control: str | None
+    ) -> None:
+        """Merge ``metadata`` into the file's (a None value removes a key); set the
+        Content-Type / Cache-Control the service serves it with, when given."""
+        raise self.unsupported("metadata", path)
+
+    def versions(self, path: str) -> list[dict[str, Any]]:
+        """The file's versions, newest first: ``version_id``, ``size``, ``mtime``, ``is_latest``."""
+        raise self.unsupported("versions", path)
+
+    def open_version(self, path: str, version_id: str) -> IO[bytes]:
+        """Open one version of the file for reading."""
+        raise self.unsupported("versions", path)
+
+    def presign(self, path: str, expires_in: int) -> str:
+        """A URL the service signs, valid ``expires_in`` seconds."""
+        raise self.unsupported("presigned URLs", path)
 
     def copy(self, src: str, dst: str) -> None:
         """Copy a file within this backend (override with a server-side copy)."""

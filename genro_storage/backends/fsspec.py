@@ -333,6 +333,7 @@ class HttpBackend(FsspecBackend):
     """Files read over HTTP(S) under ``base_url``; read-only."""
 
     writable = False
+    capabilities = frozenset({"ranged_reads", "presign"})
 
     def __init__(self, mount: str, *, base_url: str | None = None, **fs_options: Any):
         if not base_url or not isinstance(base_url, str):

@@ -40,6 +40,8 @@ def _is_tmp(name: str) -> bool:
 class LocalBackend(StorageBackend):
     """Files under ``path`` (a folder, or a callable returning one, resolved at each access)."""
 
+    capabilities = frozenset({"rename", "ranged_reads"})
+
     def __init__(self, mount: str, *, path: str | os.PathLike[str] | Callable[[], Any] | None = None, **options: Any):
         super().__init__(mount, **options)
         if path is None or (isinstance(path, str) and not path.strip()):

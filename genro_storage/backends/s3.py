@@ -40,6 +40,7 @@ class S3Backend(BucketBackend):
     """
 
     protocol = "s3"
+    capabilities = frozenset({"metadata", "versions", "presign", "server_copy", "ranged_reads"})
 
     def fs_options(self, options: dict[str, Any]) -> dict[str, Any]:
         options.setdefault("use_listings_cache", False)
@@ -57,6 +58,74 @@ class S3Backend(BucketBackend):
     def presign(self, path: str, expires_in: int) -> str:
         """A presigned GET URL, valid ``expires_in`` seconds."""
         return self.fs.sign(self.fspath(path), expiration=expires_in)
+
+    # -- metadata and versions -------------------------------------------------------------
+
+    def _require_client(self, feature: str, path: str) -> Any:
+        client = self.client
+        if client is None:
+            raise self.unsupported(f"{feature} (needs boto3 and signed credentials)", path)
+        return client
+
+    def _head(self, path: str, **extra: Any) -> dict[str, Any]:
+        client = self._require_client("metadata", path)
+        try:
+            return client.head_object(Bucket=self.bucket, Key=self.key(path), **extra)
+        except client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise FileNotFoundError(2, "No such file or directory", self.fspath(path)) from None
+            raise
+
+    def get_metadata(self, path: str) -> dict[str, str]:
+        return dict(self._head(path).get("Metadata") or {})
+
+    def set_metadata(
+        self, path: str, metadata: dict[str, str | None], content_type: str | None, cache_control: str | None
+    ) -> None:
+        # S3 metadata is immutable: copy the object onto itself with the new set (atomic).
+        head = self._head(path)
+        merged = {**(head.get("Metadata") or {}), **metadata}
+        extra: dict[str, Any] = {"Metadata": {k: str(v) for k, v in merged.items() if v is not None}}
+        for field, value in (("ContentType", content_type), ("CacheControl", cache_control)):
+            current = value if value is not None else head.get(field)
+            if current:
+                extra[field] = current
+        self.client.copy_object(
+            Bucket=self.bucket,
+            Key=self.key(path),
+            CopySource={"Bucket": self.bucket, "Key": self.key(path)},
+            MetadataDirective="REPLACE",
+            **extra,
+        )
+
+    def versions(self, path: str) -> list[dict[str, Any]]:
+        client = self._require_client("versions", path)
+        key = self.key(path)
+        found = []
+        for page in client.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=key):
+            for version in page.get("Versions", []):
+                if version["Key"] == key and version.get("VersionId") not in (None, "null"):
+                    found.append(
+                        {
+                            "version_id": version["VersionId"],
+                            "size": version["Size"],
+                            "mtime": version["LastModified"].timestamp(),
+                            "is_latest": version["IsLatest"],
+                            "etag": version["ETag"].strip('"'),
+                        }
+                    )
+        if not found and not self.fs.exists(self.fspath(path)):
+            raise FileNotFoundError(2, "No such file or directory", self.fspath(path))
+        return sorted(found, key=lambda v: (v["is_latest"], v["mtime"]), reverse=True)
+
+    def open_version(self, path: str, version_id: str) -> IO[bytes]:
+        client = self._require_client("versions", path)
+        try:
+            return client.get_object(Bucket=self.bucket, Key=self.key(path), VersionId=version_id)["Body"]
+        except client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion", "404", "InvalidArgument"):
+                raise FileNotFoundError(2, f"No version {version_id!r}", self.fspath(path)) from None
+            raise
 
     # -- bulk transfers through boto3 ------------------------------------------------------
 
