@@ -4,19 +4,32 @@ mounts cover every backend of the contract suite."""
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from emulators import gcs_emulator
+from emulators import azurite, gcs_emulator
 
 from genro_storage import StorageManager
 from genro_storage.testing import LocalS3, local_s3
 
-BACKENDS = ["local", "memory", "s3", "gcs"]
+BACKENDS = ["local", "memory", "s3", "gcs", "azure"]
 BUCKET = "contract"
 _prefixes = itertools.count()
+
+
+def payload(size: int) -> bytes:
+    """Random bytes that do not end in b"\\r".
+
+    Emulator gap: gcp-storage-emulator drops a trailing carriage return from uploaded
+    bodies (a 1-in-256 chance with random data), which real GCS does not.
+    """
+    data = bytearray(os.urandom(size))
+    if data and data[-1] == 0x0D:
+        data[-1] = 0x0A
+    return bytes(data)
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +49,9 @@ def mount_config(kind: str, name: str, tmp_path: Path, server, **extra) -> dict:
     if kind == "gcs":
         prefix = f"t{next(_prefixes)}/{name}"
         return {"name": name, "type": "gcs", "bucket": BUCKET, "prefix": prefix, **server, **extra}
+    if kind == "azure":
+        prefix = f"t{next(_prefixes)}/{name}"
+        return {"name": name, "type": "azure", "container": BUCKET, "prefix": prefix, **server, **extra}
     raise ValueError(kind)
 
 
@@ -45,12 +61,20 @@ def gcs_options() -> Iterator[dict]:
         yield options
 
 
+@pytest.fixture(scope="session")
+def azure_options(tmp_path_factory) -> Iterator[dict]:
+    with azurite(tmp_path_factory.mktemp("azurite"), BUCKET) as options:
+        yield options
+
+
 def server_for(kind: str, request) -> object | None:
     """The emulator options a mount of ``kind`` needs, starting it on first use."""
     if kind == "s3":
         return request.getfixturevalue("s3_server")
     if kind == "gcs":
         return request.getfixturevalue("gcs_options")
+    if kind == "azure":
+        return request.getfixturevalue("azure_options")
     return None
 
 

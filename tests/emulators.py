@@ -85,3 +85,91 @@ def gcs_emulator(*buckets: str) -> Iterator[dict]:
     finally:
         server.stop()
         gserver.HANDLERS = handlers
+
+
+#: Azurite's well-known development account (public, documented by Microsoft).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def azurite_binary() -> str:
+    """azurite-blob installed by scripts/test.sh (npm), or named by $AZURITE_BLOB."""
+    import shutil
+    from pathlib import Path
+
+    candidates = [
+        os.environ.get("AZURITE_BLOB", ""),
+        str(Path(__file__).resolve().parent.parent / ".cache/azurite/node_modules/.bin/azurite-blob"),
+        shutil.which("azurite-blob") or "",
+    ]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise RuntimeError("azurite-blob not found: run scripts/test.sh (it installs azurite with npm)")
+
+
+@contextmanager
+def azurite(location, *containers: str) -> Iterator[dict]:
+    """Run azurite's blob service on a free port; yield the azure mount options."""
+    import socket
+    import subprocess
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(os.path.join(location, "azurite.log"), "w")
+    proc = subprocess.Popen(
+        [
+            azurite_binary(),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--location",
+            str(location),
+            "--silent",
+            "--skipApiVersionCheck",  # azurite lags the SDK's API version
+            "--disableTelemetry",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"azurite exited: {open(log.name).read()}")
+            try:
+                urllib.request.urlopen(url + "?comp=list", timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break  # any HTTP answer means it listens
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        options = {
+            "connection_string": (
+                f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+                f"AccountKey={AZURITE_KEY};BlobEndpoint={url};"
+            )
+        }
+        from azure.storage.blob import BlobServiceClient
+
+        service = BlobServiceClient.from_connection_string(options["connection_string"])
+        for name in containers:
+            service.create_container(name)
+        yield options
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

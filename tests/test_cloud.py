@@ -4,6 +4,7 @@ and clear errors for what a backend cannot do."""
 from __future__ import annotations
 
 import hashlib
+import urllib.error
 import urllib.request
 
 import pytest
@@ -11,7 +12,7 @@ from conftest import BUCKET, mount_config, recording_s3_gets, server_for
 
 from genro_storage import StorageManager, UnsupportedOperationError
 
-CLOUDS = ["s3", "gcs"]
+CLOUDS = ["s3", "gcs", "azure"]
 
 
 @pytest.fixture(params=CLOUDS)
@@ -27,6 +28,9 @@ def served_headers(kind, storage, node):
     if kind == "s3":
         head = backend.client.head_object(Bucket=backend.bucket, Key=backend.key(node.path))
         return head.get("ContentType"), head.get("CacheControl")
+    if kind == "azure":
+        settings = backend._blob(node.path).get_blob_properties().content_settings
+        return settings.content_type, settings.cache_control
     raw = backend.fs.info(backend.fspath(node.path), refresh=True)
     return raw.get("contentType"), raw.get("cacheControl")
 
@@ -150,4 +154,30 @@ def test_unsupported_features_name_mount_and_feature(kind, tmp_path):
 def test_capabilities_declared(all_mounts):
     assert {"metadata", "versions", "presign", "server_copy", "ranged_reads"} <= all_mounts.node("s3:x").capabilities
     assert {"metadata", "presign", "server_copy"} <= all_mounts.node("gcs:x").capabilities
+    assert {"metadata", "presign", "server_copy"} <= all_mounts.node("azure:x").capabilities
     assert "presign" not in all_mounts.node("local:x").capabilities
+
+
+def test_azure_sas_url(azure_options):
+    storage = StorageManager([{"name": "c", "type": "azure", "container": BUCKET, "prefix": "sas", **azure_options}])
+    node = storage.node("c:file name.txt")
+    node.write("shared access")
+    url = node.url(expires_in=120)
+    assert "sig=" in url
+    with urllib.request.urlopen(url, timeout=30) as response:
+        assert response.read() == b"shared access"
+    tampered = url.replace("sig=", "sig=x")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(tampered, timeout=30)
+    assert info.value.code == 403
+
+
+@pytest.mark.skip(reason="emulator gap: azurite does not support blob versioning (version_id is always None)")
+def test_azure_versions(azure_options):
+    storage = StorageManager([{"name": "v", "type": "azure", "container": BUCKET, "prefix": "v", **azure_options}])
+    node = storage.node("v:doc.txt")
+    for text in ("first", "second", "third"):
+        node.write(text)
+    versions = node.versions
+    assert [v["is_latest"] for v in versions] == [True, False, False]
+    assert [node.read(version=v["version_id"]) for v in versions] == ["third", "second", "first"]

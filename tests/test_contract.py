@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 
 import pytest
-from conftest import BACKENDS
+from conftest import BACKENDS, payload
 
 from genro_storage import (
     StorageError,
@@ -69,7 +68,7 @@ def test_empty_file(storage):
 
 def test_open_streaming_read_and_write(storage):
     node = storage.node("m:stream.bin")
-    chunk = os.urandom(64 * 1024)
+    chunk = payload(64 * 1024)
     with node.open("wb") as f:
         for _ in range(16):
             f.write(chunk)
@@ -231,7 +230,7 @@ def test_md5hash_and_etag(storage):
 
 
 def test_large_file_20mb(storage):
-    data = os.urandom(1024 * 1024) * 20
+    data = payload(1024 * 1024) * 20
     node = storage.node("m:big/20mb.bin")
     with node.open("wb") as f:
         view = memoryview(data)
@@ -276,7 +275,7 @@ def test_copy_missing_source(storage):
 @pytest.mark.parametrize("src_kind", BACKENDS)
 @pytest.mark.parametrize("dst_kind", BACKENDS)
 def test_copy_and_move_across_backends(all_mounts, src_kind, dst_kind):
-    data = os.urandom(3 * 1024 * 1024 + 17)
+    data = payload(3 * 1024 * 1024 + 17)
     src = all_mounts.node(src_kind, "from", "file ü.bin")
     src.write_bytes(data)
     copy = src.copy_to(f"{dst_kind}:to/copy ü.bin").dest

@@ -65,17 +65,18 @@ def _populate(storage: StorageManager, mount: str) -> None:
     storage.node(mount, "dir", "inner.txt").write_text("inner")
 
 
-REMOTES = ["s3", "gcs"]
+REMOTES = ["s3", "gcs", "azure"]
 
 
 @pytest.fixture(scope="module")
-def werkzeug_servers(tmp_path_factory, s3_server, gcs_options):
+def werkzeug_servers(tmp_path_factory, s3_server, gcs_options, azure_options):
     root = tmp_path_factory.mktemp("http-local")
     storage = StorageManager(
         [
             {"name": "local", "type": "local", "path": str(root)},
             s3_server.mount("s3", BUCKET, prefix="http-tests"),
             {"name": "gcs", "type": "gcs", "bucket": BUCKET, "prefix": "http-tests", **gcs_options},
+            {"name": "azure", "type": "azure", "container": BUCKET, "prefix": "http-tests", **azure_options},
         ]
     )
     storage.configure_urls(SECRET, "/")

@@ -8,17 +8,17 @@ import os
 import subprocess
 
 import pytest
-from conftest import BACKENDS, mount_config, recording_s3_gets
+from conftest import BACKENDS, mount_config, payload, recording_s3_gets
 
 from genro_storage import StorageConnectionError, StorageManager, StoragePermissionError
 from genro_storage.transfer import TransferReport
 
 TREE = {
     "a.txt": b"alpha",
-    "b/c.bin": os.urandom(70_000),
+    "b/c.bin": payload(70_000),
     "b/d/e.txt": "ünïcode content".encode(),
     "b/d/space name.txt": b"",
-    "f/g/h/deep.dat": os.urandom(1_500_000),
+    "f/g/h/deep.dat": payload(1_500_000),
 }
 
 
@@ -116,7 +116,7 @@ def test_hash_skip_on_s3_reads_no_object(all_mounts):
 
 
 def test_multipart_etag_is_not_taken_for_md5(all_mounts):
-    data = os.urandom(12 * 1024 * 1024)
+    data = payload(12 * 1024 * 1024)
     node = all_mounts.node("s3:big.bin")
     with node.open("wb") as f:  # streamed past one block: a multipart upload
         for i in range(0, len(data), 1024 * 1024):
@@ -324,7 +324,7 @@ def test_copy_survives_s3_server_stopping_midway(tmp_path):
             s3.mount("s3", "outage", **fast_fail),
         ]
     )
-    files = {f"part-{i:02}.bin": os.urandom(50_000 + i) for i in range(10)}
+    files = {f"part-{i:02}.bin": payload(50_000 + i) for i in range(10)}
     for name, data in files.items():
         storage.node("local", "batch", name).write_bytes(data)
     storage.node("s3:batch/part-09.bin").write_bytes(b"old content of the last part")

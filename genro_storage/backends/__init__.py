@@ -22,6 +22,8 @@ BUILTIN_TYPES = MappingProxyType(
         "s3": ("genro_storage.backends.s3:S3Backend", ("s3fs",), "pip install 'genro-storage[s3]'"),
         "gcs": ("genro_storage.backends.gcs:GCSBackend", ("gcsfs",), "pip install 'genro-storage[gcs]'"),
         "gs": ("genro_storage.backends.gcs:GCSBackend", ("gcsfs",), "pip install 'genro-storage[gcs]'"),
+        "azure": ("genro_storage.backends.azure:AzureBackend", ("adlfs",), "pip install 'genro-storage[azure]'"),
+        "abfs": ("genro_storage.backends.azure:AzureBackend", ("adlfs",), "pip install 'genro-storage[azure]'"),
         "http": ("genro_storage.backends.fsspec:HttpBackend", ("aiohttp",), "pip install aiohttp"),
         "https": ("genro_storage.backends.fsspec:HttpBackend", ("aiohttp",), "pip install aiohttp"),
     }

@@ -7,6 +7,7 @@ empty one (as the AWS and GCP consoles do).
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -15,7 +16,14 @@ import fsspec
 from ..errors import StorageConfigError
 from .fsspec import FsspecBackend, checked_root
 
-__all__ = ["BucketBackend"]
+__all__ = ["BucketBackend", "content_type_header"]
+
+
+def content_type_header(path: str) -> dict[str, str]:
+    """``{'ContentType': ...}`` guessed from the name, as s3fs sets it, so objects are served
+    with their type; empty when the name says nothing."""
+    kind = mimetypes.guess_type(path, strict=False)[0]
+    return {"ContentType": kind} if kind else {}
 
 
 class BucketBackend(FsspecBackend):

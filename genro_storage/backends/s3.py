@@ -8,14 +8,13 @@ boto3 is installed. Both clients share the mount's credentials and endpoint.
 
 from __future__ import annotations
 
-import mimetypes
 import os
 from collections.abc import Iterator
 from functools import cached_property
 from typing import IO, Any
 
 from .base import CHUNK_SIZE
-from .buckets import BucketBackend
+from .buckets import BucketBackend, content_type_header
 
 __all__ = ["S3Backend"]
 
@@ -23,12 +22,6 @@ __all__ = ["S3Backend"]
 PART_SIZE = 8 * 2**20
 #: Objects at least this large are uploaded as a parallel multipart upload.
 MULTIPART_THRESHOLD = 16 * 2**20
-
-
-def _content_type(path: str) -> dict[str, str]:
-    """``ContentType`` from the name, as s3fs sets it, so served objects keep their type."""
-    kind = mimetypes.guess_type(path, strict=False)[0]
-    return {"ContentType": kind} if kind else {}
 
 
 class S3Backend(BucketBackend):
@@ -171,14 +164,14 @@ class S3Backend(BucketBackend):
         elif os.path.getsize(local_path) < MULTIPART_THRESHOLD:
             # One PUT: the transfer manager's thread pool costs more than it saves here.
             with open(local_path, "rb") as f:
-                client.put_object(Bucket=self.bucket, Key=self.key(path), Body=f.read(), **_content_type(path))
+                client.put_object(Bucket=self.bucket, Key=self.key(path), Body=f.read(), **content_type_header(path))
         else:
             client.upload_file(
                 local_path,
                 self.bucket,
                 self.key(path),
                 Config=self._transfer_config(workers),
-                ExtraArgs=_content_type(path),
+                ExtraArgs=content_type_header(path),
             )
         self.fs.invalidate_cache(self.fspath(path))
 
