@@ -155,3 +155,12 @@ def test_symlinks_leaving_root_are_refused(jail, path):
         assert (outside / "file.txt").read_text() == "secret"
     finally:
         (outside / "file.txt").unlink()
+
+
+def test_memory_names_with_fsspec_separators_stay_inside(jail):
+    storage, _, _ = jail
+    fs = storage.get_backend("mem").fs
+    for name in ("a::b", "x::memory:y", "s3:x"):
+        storage.node("mem", name).write_bytes(b"x")
+        assert storage.node("mem", name).read_bytes() == b"x"
+    assert all(key.startswith("/jail/") for key in fs.store)

@@ -40,6 +40,11 @@ class MemoryBackend(FsspecBackend):
     def __init__(self, mount: str, **options: Any):
         super().__init__(mount, fs=IsolatedMemoryFileSystem(), **options)
 
+    def fspath(self, path: str) -> str:
+        # Always absolute: MemoryFileSystem leaves names holding '::' or '://' as given,
+        # and a relative key would fall outside the mount's folder.
+        return "/" + super().fspath(path).lstrip("/")
+
     def open_write(self, path: str) -> AtomicWriter:
         # MemoryFileSystem shows a file as soon as it is opened, even with autocommit=False:
         # buffer the data and publish it whole on close.
