@@ -296,10 +296,12 @@ def transfer(
             if item.conflict is not None:
                 raise item.conflict
             if should_skip(skip, item):
+                if move and not dry_run and not same_file(item.src, item.dest):
+                    # The rule said "already there"; the source goes only if the copy checks out.
+                    _verify(item, skipped=True)
+                    item.src.delete()
                 with lock:
                     report.skipped.append(item.rel)
-                if move and not dry_run and not same_file(item.src, item.dest):
-                    item.src.delete()
                 tick(item, item.size)
                 return
             if dry_run:
@@ -354,8 +356,9 @@ def transfer(
     return report
 
 
-def _verify(item: _Item) -> None:
-    """Check a copy before its source is deleted: size, and MD5 where both sides know it."""
+def _verify(item: _Item, skipped: bool = False) -> None:
+    """Check a copy before its source is deleted: size, and MD5 where both sides know it
+    (for a skipped file, always: the skip rule may have looked at less)."""
     try:
         info = item.dest.backend.info(item.dest.path)
     except FileNotFoundError:
@@ -365,5 +368,7 @@ def _verify(item: _Item) -> None:
             item.dest.mount_name, item.dest.path, f"copy has {info['size']} bytes, source {item.size}: source kept"
         )
     src_md5, dest_md5 = item.src_info.get("md5"), info.get("md5")
+    if skipped:
+        src_md5, dest_md5 = _md5(item.src, item.src_info), _md5(item.dest, info)
     if src_md5 and dest_md5 and src_md5 != dest_md5:
         raise StorageOSError(item.dest.mount_name, item.dest.path, "copy's MD5 differs from the source's: source kept")

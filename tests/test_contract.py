@@ -317,3 +317,27 @@ def test_long_names(storage):
     node = storage.node("m", name)
     node.write("long")
     assert node.read() == "long"
+
+
+def test_mkdir_inside_a_file_is_refused(storage):
+    storage.node("m:f").write("x")
+    with pytest.raises((NotADirectoryError, FileExistsError)):
+        storage.node("m:f/g").mkdir(parents=True)
+    assert [c.path for c in storage.node("m:").children()] == ["f"]
+
+
+def test_reading_an_empty_folder_is_refused(storage):
+    storage.node("m:empty").mkdir()
+    with pytest.raises(IsADirectoryError):
+        storage.node("m:empty").read_bytes()
+
+
+def test_changes_are_seen_at_once(storage):
+    node = storage.node("m:seen.bin")
+    node.write_bytes(b"old")
+    assert [c.basename for c in storage.node("m:").children()] == ["seen.bin"]
+    node.write_bytes(b"new content!")
+    assert node.size == 12
+    storage.node("m:other.bin").write_bytes(b"x")
+    assert storage.node("m:other.bin").exists
+    assert [c.basename for c in storage.node("m:").children()] == ["other.bin", "seen.bin"]

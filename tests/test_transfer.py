@@ -8,7 +8,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import BACKENDS, mount_config, payload, recording_s3_gets
+from conftest import BACKENDS, mount_config, payload, recording_s3_gets, server_for
 
 from genro_storage import StorageConnectionError, StorageManager, StoragePermissionError
 from genro_storage.transfer import TransferReport
@@ -349,3 +349,33 @@ def test_copy_survives_s3_server_stopping_midway(tmp_path):
             assert storage.node("s3", "batch", name).read_bytes() == data
     finally:
         server.stop()
+
+
+def test_move_with_skip_never_deletes_a_source_that_differs(all_mounts):
+    for kind in BACKENDS:
+        src = all_mounts.node(kind, "skip-src.txt")
+        dest = all_mounts.node("memory" if kind != "memory" else "local", f"skip-dest-{kind}.txt")
+        src.write_bytes(b"SOURCE")
+        dest.write_bytes(b"DEST")
+        with pytest.raises(OSError):
+            src.move_to(dest, skip="exists")
+        assert src.read_bytes() == b"SOURCE" and dest.read_bytes() == b"DEST"
+        dest.write_bytes(b"SOURCE")
+        report = src.move_to(dest, skip="exists")
+        assert report.skipped == ["skip-src.txt"] and not src.exists
+
+
+def test_two_managers_see_each_others_writes(tmp_path, request):
+    for kind in ("s3", "gcs", "azure"):
+        server = server_for(kind, request)
+        conf = mount_config(kind, "shared", tmp_path, server)
+        first, second = StorageManager([conf]), StorageManager([conf])
+        first.node("shared:f.bin").write_bytes(b"old")
+        assert second.node("shared:f.bin").size == 3
+        assert [c.basename for c in second.node("shared:").children()] == ["f.bin"]
+        first.node("shared:f.bin").write_bytes(b"new content!")
+        first.node("shared:g.bin").write_bytes(b"g")
+        assert second.node("shared:f.bin").size == 12, kind
+        assert second.node("shared:g.bin").exists, kind
+        first.node("shared:g.bin").delete()
+        assert not second.node("shared:g.bin").exists, kind

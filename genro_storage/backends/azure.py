@@ -12,6 +12,8 @@ import base64
 import hashlib
 import io
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import IO, Any
 
@@ -24,11 +26,41 @@ __all__ = ["AzureBackend"]
 BLOCK_SIZE = 8 * 2**20
 
 
+@contextmanager
+def sdk_errors(where: str) -> Iterator[None]:
+    """The Azure SDK's exceptions as the builtin ``OSError`` kinds the node layer translates."""
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceExistsError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+    )
+
+    try:
+        yield
+    except ResourceNotFoundError:
+        raise FileNotFoundError(2, "No such file, folder or container", where) from None
+    except ResourceExistsError as exc:
+        raise FileExistsError(17, _first_line(exc), where) from exc
+    except ClientAuthenticationError as exc:
+        raise PermissionError(13, _first_line(exc), where) from exc
+    except ServiceRequestError as exc:
+        raise ConnectionError(_first_line(exc)) from exc
+    except HttpResponseError as exc:
+        raise OSError(5, _first_line(exc), where) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
 class _BlockUpload:
     """Stages blocks as data arrives; ``commit`` publishes the blob, ``discard`` forgets it."""
 
-    def __init__(self, blob: Any, content_type: str | None):
+    def __init__(self, blob: Any, content_type: str | None, where: str):
         self.blob = blob
+        self.where = where
         self.content_type = content_type
         self.buffer = io.BytesIO()
         self.blocks: list[str] = []
@@ -46,7 +78,8 @@ class _BlockUpload:
 
     def _stage(self) -> None:
         block_id = base64.b64encode(uuid.uuid4().hex.encode()).decode()
-        self.blob.stage_block(block_id, self.buffer.getvalue())
+        with sdk_errors(self.where):
+            self.blob.stage_block(block_id, self.buffer.getvalue())
         self.blocks.append(block_id)
         self.buffer = io.BytesIO()
 
@@ -60,6 +93,10 @@ class _BlockUpload:
         from azure.storage.blob import ContentSettings
 
         settings = ContentSettings(content_type=self.content_type, content_md5=bytearray(self.md5.digest()))
+        with sdk_errors(self.where):
+            self._commit(settings)
+
+    def _commit(self, settings: Any) -> None:
         if not self.blocks:
             # Small: one Put Blob, atomic too.
             self.blob.upload_blob(self.buffer.getvalue(), overwrite=True, content_settings=settings)
@@ -111,7 +148,7 @@ class AzureBackend(BucketBackend):
 
     def open_write(self, path: str) -> AtomicWriter:
         self._writable_path(path)
-        upload = _BlockUpload(self._blob(path), content_type_header(path).get("ContentType"))
+        upload = _BlockUpload(self._blob(path), content_type_header(path).get("ContentType"), self.fspath(path))
         return AtomicWriter(upload, self._committing(path, upload.commit), upload.discard)
 
     def _committing(self, path: str, commit: Any) -> Any:
@@ -134,7 +171,8 @@ class AzureBackend(BucketBackend):
 
     def _put_marker(self, path: str) -> None:
         # Azure's own folder marker (ADLS, the portal, adlfs): an empty blob flagged hdi_isfolder.
-        self._blob(path).upload_blob(b"", overwrite=True, metadata={"hdi_isfolder": "true"})
+        with sdk_errors(self.fspath(path)):
+            self._blob(path).upload_blob(b"", overwrite=True, metadata={"hdi_isfolder": "true"})
 
     # -- metadata and versions -------------------------------------------------------------
 
@@ -143,12 +181,8 @@ class AzureBackend(BucketBackend):
         return {k: v for k, v in (props.metadata or {}).items() if k not in ("hdi_isfolder", "is_directory")}
 
     def _properties(self, path: str, version_id: str | None = None) -> Any:
-        from azure.core.exceptions import ResourceNotFoundError
-
-        try:
+        with sdk_errors(self.fspath(path)):
             return self._blob(path).get_blob_properties(version_id=version_id)
-        except ResourceNotFoundError:
-            raise FileNotFoundError(2, "No such file or directory", self.fspath(path)) from None
 
     def set_metadata(
         self, path: str, metadata: dict[str, str | None], content_type: str | None, cache_control: str | None
@@ -156,21 +190,24 @@ class AzureBackend(BucketBackend):
         props = self._properties(path)
         blob = self._blob(path)
         merged = {**(props.metadata or {}), **metadata}
-        blob.set_blob_metadata({k: str(v) for k, v in merged.items() if v is not None})
-        if content_type is not None or cache_control is not None:
-            settings = props.content_settings  # every header is replaced: keep the others
-            if content_type is not None:
-                settings.content_type = content_type
-            if cache_control is not None:
-                settings.cache_control = cache_control
-            blob.set_http_headers(content_settings=settings)
+        with sdk_errors(self.fspath(path)):
+            blob.set_blob_metadata({k: str(v) for k, v in merged.items() if v is not None})
+            if content_type is not None or cache_control is not None:
+                settings = props.content_settings  # every header is replaced: keep the others
+                if content_type is not None:
+                    settings.content_type = content_type
+                if cache_control is not None:
+                    settings.cache_control = cache_control
+                blob.set_http_headers(content_settings=settings)
         self.fs.invalidate_cache(self.fspath(path))
 
     def versions(self, path: str) -> list[dict[str, Any]]:
         container = self.service.get_container_client(self.bucket)
         key = self.key(path)
         found = []
-        for item in container.list_blobs(name_starts_with=key, include=["versions"]):
+        with sdk_errors(self.fspath(path)):
+            listing = list(container.list_blobs(name_starts_with=key, include=["versions"]))
+        for item in listing:
             if item.name == key and item.version_id:
                 found.append(
                     {
@@ -186,12 +223,8 @@ class AzureBackend(BucketBackend):
         return sorted(found, key=lambda v: (v["is_latest"], v["version_id"]), reverse=True)
 
     def open_version(self, path: str, version_id: str) -> IO[bytes]:
-        from azure.core.exceptions import ResourceNotFoundError
-
-        try:
+        with sdk_errors(self.fspath(path)):
             stream = self._blob(path).download_blob(version_id=version_id)
-        except ResourceNotFoundError:
-            raise FileNotFoundError(2, f"No version {version_id!r}", self.fspath(path)) from None
         return io.BufferedReader(_ChunkReader(stream.chunks()))
 
     def presign(self, path: str, expires_in: int) -> str:

@@ -220,10 +220,13 @@ class StorageBackend:
                 else:
                     yield child_rel, info
 
-    def iter_range(self, path: str, start: int, stop: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    def iter_range(
+        self, path: str, start: int, stop: int, chunk_size: int = CHUNK_SIZE, etag: str | None = None
+    ) -> Iterator[bytes]:
         """Yield the bytes ``start`` to ``stop`` (half-open) of ``path`` in bounded chunks.
 
-        Object stores override this to fetch only that byte range from the service.
+        Object stores override this to fetch only that byte range from the service and,
+        given the ``etag`` the caller saw, to refuse bytes of a newer version.
         """
         with self.open_read(path) as f:
             if start:

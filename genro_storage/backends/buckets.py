@@ -63,7 +63,13 @@ class BucketBackend(FsspecBackend):
         self._root_value = (lambda: self._join_bucket()) if callable(prefix_value) else self._join_bucket()
 
     def fs_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """The filesystem's options from the mount's other keys (subclasses add defaults)."""
+        """The filesystem's options from the mount's other keys.
+
+        Listing caches are off by default: fsspec's are per process and invalidated only
+        for the exact path written, so sizes and new files would look stale (within a
+        manager, and always across managers and processes).
+        """
+        options.setdefault("use_listings_cache", False)
         return options
 
     def _join_bucket(self) -> str:
@@ -95,6 +101,12 @@ class BucketBackend(FsspecBackend):
         full = self.fspath(path)
         if self.fs.isfile(full):
             raise FileExistsError(17, "File exists", full)
+        parts = path.split("/")
+        for depth in range(len(parts) - 1, 0, -1):
+            ancestor = self.fspath("/".join(parts[:depth]))
+            if self.fs.isfile(ancestor):
+                # Object stores would hold 'f' and 'f/g/' side by side; disks cannot.
+                raise NotADirectoryError(20, "Not a directory", ancestor)
         self._put_marker(path)
         self.fs.invalidate_cache(full)
 

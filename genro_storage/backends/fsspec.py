@@ -267,13 +267,18 @@ class FsspecBackend(StorageBackend):
         try:
             if not path:
                 raise FileNotFoundError(2, "No such file or directory", full)
-            return self.fs.cat_file(full)
+            data = self.fs.cat_file(full)
+            if not data and self.info(path)["type"] == "directory":
+                raise IsADirectoryError(21, "Is a directory", full)  # a folder's marker object
+            return data
         except (FileNotFoundError, IsADirectoryError):
             if not path or self.fs.isdir(full):
                 raise IsADirectoryError(21, "Is a directory", full) from None
             raise
 
-    def iter_range(self, path: str, start: int, stop: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    def iter_range(
+        self, path: str, start: int, stop: int, chunk_size: int = CHUNK_SIZE, etag: str | None = None
+    ) -> Iterator[bytes]:
         # One ranged read per chunk: on object stores, a ranged GET of just those bytes.
         full = self.fspath(path)
         pos = start

@@ -35,10 +35,6 @@ class S3Backend(BucketBackend):
     protocol = "s3"
     capabilities = frozenset({"metadata", "versions", "presign", "server_copy", "ranged_reads"})
 
-    def fs_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        options.setdefault("use_listings_cache", False)
-        return options
-
     def md5_of(self, raw: dict[str, Any]) -> str | None:
         etag = str(raw.get("ETag") or "").strip('"')
         # A single-part upload's ETag is the MD5 of the content; a multipart one ("...-N") is not.
@@ -186,9 +182,10 @@ class S3Backend(BucketBackend):
         client.download_fileobj(self.bucket, self.key(path), fileobj, Config=self._transfer_config(workers))
 
     def iter_range(
-        self, path: str, start: int, stop: int | None, chunk_size: int = CHUNK_SIZE
+        self, path: str, start: int, stop: int | None, chunk_size: int = CHUNK_SIZE, etag: str | None = None
     ) -> Iterator[bytes]:
-        """Stream bytes ``start``..``stop`` with one (ranged) GET."""
+        """Stream bytes ``start``..``stop`` with one (ranged) GET; with ``etag``, only from
+        that version of the object (S3 answers 412 once it has been replaced)."""
         client = self.client
         if client is None:
             if stop is None:
@@ -200,10 +197,16 @@ class S3Backend(BucketBackend):
         extra = {}
         if start or stop is not None:
             extra["Range"] = f"bytes={start}-{'' if stop is None else stop - 1}"
+        if etag:
+            extra["IfMatch"] = f'"{etag}"'
         try:
             body = client.get_object(Bucket=self.bucket, Key=self.key(path), **extra)["Body"]
         except client.exceptions.NoSuchKey:
             raise FileNotFoundError(2, "No such file or directory", self.fspath(path)) from None
+        except client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                raise FileNotFoundError(2, "Replaced while being read", self.fspath(path)) from None
+            raise
         try:
             yield from body.iter_chunks(chunk_size)
         finally:

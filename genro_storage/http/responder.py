@@ -284,7 +284,7 @@ def respond(
         ("Content-Length", str(length)),
         *common,
     ]
-    return Response(206, head, _Body(_multipart(node, parts, closing)))
+    return Response(206, head, _Body(_multipart(node, parts, closing, info.get("etag"))))
 
 
 #: Per-file header values (validators, Content-Type), computed once per version of a file
@@ -385,14 +385,17 @@ def _body_response(
         except FileNotFoundError:
             return empty_response(404)
         return Response(status, head, _Body(iter(file), file.close), file)
-    return Response(status, head, _Body(node.backend.iter_range(node.path, start, stop)))
+    # The validator sent in the headers pins the bytes to that version where the service can.
+    return Response(status, head, _Body(node.backend.iter_range(node.path, start, stop, etag=info.get("etag"))))
 
 
-def _multipart(node: StorageNode, parts: list[tuple[bytes, int, int]], closing: bytes) -> Iterator[bytes]:
+def _multipart(
+    node: StorageNode, parts: list[tuple[bytes, int, int]], closing: bytes, etag: str | None
+) -> Iterator[bytes]:
     iter_range = node.backend.iter_range
     for index, (head, start, stop) in enumerate(parts):
         yield head if index == 0 else b"\r\n" + head
-        yield from iter_range(node.path, start, stop)
+        yield from iter_range(node.path, start, stop, etag=etag)
     yield closing
 
 
