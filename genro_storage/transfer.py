@@ -90,6 +90,7 @@ class _Item:
     src_info: dict[str, Any]
     dest_info: dict[str, Any] | None
     conflict: Exception | None = None
+    folder: bool = False  # an empty folder, recreated at the destination
 
 
 def _matches(rel: str, patterns: Iterable[str]) -> bool:
@@ -234,14 +235,20 @@ def _plan(src: StorageNode, dest: StorageNode, include: list[str], exclude: list
     dest_dirs = {rel.rsplit("/", i)[0] for rel in existing for i in range(1, rel.count("/") + 1)}
     items = []
     for rel, info in sorted(_walk(src)):
+        if info["type"] == "directory":
+            if not include and not (exclude and _matches(rel, exclude)):
+                item = _Item(rel, src.child(rel), dest.child(rel), 0, info, existing.get(rel))
+                item.folder = True
+                items.append(item)
+            continue
         if include and not _matches(rel, include):
             continue
         if exclude and _matches(rel, exclude):
             continue
         item = _Item(rel, src.child(rel), dest.child(rel), info["size"], info, existing.get(rel))
-        if rel in dest_dirs:
+        if rel in dest_dirs or (item.dest_info or {}).get("type") == "directory":
             item.conflict = StorageIsADirectoryError(dest.mount_name, item.dest.path)
-        elif any(rel[:i] in existing for i in range(len(rel)) if rel[i] == "/"):
+        elif any(existing.get(rel[:i], {}).get("type") == "file" for i in range(len(rel)) if rel[i] == "/"):
             item.conflict = StorageNotADirectoryError(dest.mount_name, item.dest.path, "A parent is a file")
         items.append(item)
     return items
@@ -278,7 +285,7 @@ def transfer(
     if single and items[0].src == items[0].dest:
         raise StorageOSError(src.mount_name, src.path, "Source and destination are the same file")
 
-    total_files = len(items)
+    total_files = sum(not item.folder for item in items)
     total_bytes = sum(item.size for item in items)
     lock = threading.Lock()
     state = {"files": 0, "bytes": 0}
@@ -295,6 +302,10 @@ def transfer(
         try:
             if item.conflict is not None:
                 raise item.conflict
+            if item.folder:
+                if not dry_run:
+                    item.dest.mkdir(parents=True, exist_ok=True)
+                return
             if should_skip(skip, item):
                 if move and not dry_run and not same_file(item.src, item.dest):
                     # The rule said "already there"; the source goes only if the copy checks out.

@@ -379,3 +379,16 @@ def test_two_managers_see_each_others_writes(tmp_path, request):
         assert second.node("shared:g.bin").exists, kind
         first.node("shared:g.bin").delete()
         assert not second.node("shared:g.bin").exists, kind
+
+
+@pytest.mark.parametrize("src_kind", BACKENDS)
+def test_empty_folders_travel_with_the_copy(all_mounts, src_kind):
+    all_mounts.node(src_kind, "tree", "empty", "deeper").mkdir(parents=True)
+    all_mounts.node(src_kind, "tree", "full", "f.txt").write("f")
+    for dst_kind in BACKENDS:
+        report = all_mounts.node(src_kind, "tree").copy_to(f"{dst_kind}:copy-of-{src_kind}")
+        assert report.copied == ["full/f.txt"], dst_kind
+        assert all_mounts.node(dst_kind, f"copy-of-{src_kind}", "empty", "deeper").isdir, dst_kind
+    all_mounts.node(src_kind, "tree").move_to(f"memory:moved-{src_kind}")
+    assert all_mounts.node("memory", f"moved-{src_kind}", "empty", "deeper").isdir
+    assert not all_mounts.node(src_kind, "tree").exists

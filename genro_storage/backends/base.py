@@ -203,7 +203,8 @@ class StorageBackend:
         return digest.hexdigest()
 
     def walk_files(self, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Yield ``(relative path, info)`` for every file under the folder ``path``.
+        """Yield ``(relative path, info)`` for every file under the folder ``path``, and for
+        every empty folder (``info['type'] == 'directory'``), so that copies keep them.
 
         Backends with a recursive listing (object stores) override this with one call.
         """
@@ -211,7 +212,10 @@ class StorageBackend:
         while stack:
             rel = stack.pop()
             here = f"{path}/{rel}" if path and rel else (path or rel)
-            for name in self.listdir(here):
+            names = self.listdir(here)
+            if rel and not names:
+                yield rel, {"type": "directory", "size": 0, "mtime": None}
+            for name in names:
                 child_rel = f"{rel}/{name}" if rel else name
                 child = f"{path}/{child_rel}" if path else child_rel
                 info = self.info(child)

@@ -229,21 +229,30 @@ class FsspecBackend(StorageBackend):
         return names
 
     def walk_files(self, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        # One recursive listing (paginated on object stores) with sizes and validators.
+        # One recursive listing (paginated on object stores) with sizes and validators:
+        # the files, then the empty folders (their markers) so that copies keep them.
         full = self.fspath(path)
         try:
-            found = self.fs.find(full, withdirs=False, detail=True)
+            found = self.fs.find(full, withdirs=True, detail=True)
         except FileNotFoundError:
             return
         base = self.fs._strip_protocol(full).strip("/") if full else ""
         prefix = f"{base}/" if base else ""
+        folders: set[str] = set()
+        parents: set[str] = set()
         for name, raw in found.items():
             name = self.fs._strip_protocol(name).strip("/")
-            if raw.get("type") == "directory" or not name.startswith(prefix) or name == base:
-                continue  # folder markers, and the folder itself
-            if str(raw.get("name", "")).endswith("/"):
-                continue
-            yield name[len(prefix) :], self._normalize_info(raw)
+            if not name.startswith(prefix) or name == base:
+                continue  # the folder itself (or its marker)
+            rel = name[len(prefix) :]
+            info = self._normalize_info(raw)
+            parents.update(rel.rsplit("/", i)[0] for i in range(1, rel.count("/") + 1))
+            if info["type"] == "directory" or str(raw.get("name", "")).endswith("/"):
+                folders.add(rel)
+            else:
+                yield rel, info
+        for rel in sorted(folders - parents):
+            yield rel, {"type": "directory", "size": 0, "mtime": None}
 
     # -- reading and writing ----------------------------------------------------------
 

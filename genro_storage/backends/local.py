@@ -154,15 +154,18 @@ class LocalBackend(StorageBackend):
         return [name for name in os.listdir(full) if not _is_tmp(name)]
 
     def walk_files(self, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        # Files, and empty folders (type 'directory') so that copies keep them.
         top, st, _ = self._resolve(path)
         if st is None:
             if not path:
                 return
             raise FileNotFoundError(2, "No such file or directory", top)
         _, real_root = self._roots()
-        for folder, _dirs, files in os.walk(top):
+        for folder, dirs, files in os.walk(top):
             rel_folder = os.path.relpath(folder, top)
             rel_folder = "" if rel_folder == "." else rel_folder.replace(os.sep, "/") + "/"
+            if rel_folder and not dirs and not any(not _is_tmp(name) for name in files):
+                yield rel_folder[:-1], {"type": "directory", "size": 0, "mtime": None}  # an empty folder
             for name in files:
                 if _is_tmp(name):
                     continue
