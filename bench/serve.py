@@ -38,18 +38,16 @@ import importlib.util
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _procs import HOST, free_port, stop, wait_for_port  # a module beside this script
+
 HERE = Path(__file__).resolve().parent
 APPS_DIR = HERE / "serve_apps"
-HOST = "127.0.0.1"
 
 SMALL, BIG = "small.bin", "big.bin"
 SMALL_SIZE, BIG_SIZE = 1024 * 1024, 64 * 1024 * 1024
@@ -96,36 +94,6 @@ def check_prerequisites() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with code {proc.returncode} before listening on {port}")
-        try:
-            with socket.create_connection((HOST, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on {HOST}:{port} after {timeout:.0f}s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 def tail(path: Path, lines: int = 15) -> str:
@@ -324,7 +292,7 @@ def measure(
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         try:
-            wait_for_port(port, proc)
+            wait_for_port(port, proc, timeout=20.0)
             problems = verify(port, small, big)
         except (RuntimeError, OSError, http.client.HTTPException) as exc:
             problems = [f"{type(exc).__name__}: {exc}"]

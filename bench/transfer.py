@@ -61,7 +61,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -69,7 +68,8 @@ import threading
 import time
 from pathlib import Path
 
-HOST = "127.0.0.1"
+from _procs import HOST, free_port, stop, wait_for_port  # a module beside this script
+
 BUCKET = "bench"
 KEY, SECRET = "testing", "testing"
 MiB = 1024 * 1024
@@ -304,36 +304,6 @@ def check_prerequisites() -> None:
         )
     if missing:
         sys.exit("bench/transfer.py: missing prerequisites:\n" + "\n".join(missing))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"moto exited with code {proc.returncode} before listening on {port}")
-        try:
-            with socket.create_connection((HOST, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on {HOST}:{port} after {timeout:.0f}s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 def tail(text: str, lines: int = 12) -> str:
@@ -715,7 +685,7 @@ def main() -> None:
         with open(moto_log, "wb") as log:
             moto = subprocess.Popen(moto_cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
-            wait_for_port(port, moto)
+            wait_for_port(port, moto, name="moto")
             bench = Bench(args, work, endpoint, launcher_proc)
             bench.client.create_bucket(Bucket=BUCKET)
             bench.setup()
