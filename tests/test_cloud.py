@@ -128,12 +128,8 @@ def test_s3_versions(s3_server):
 @pytest.mark.parametrize(
     "kind",
     [
-        pytest.param(
-            "gcs", marks=pytest.mark.skip(reason="emulator gap: gcp-storage-emulator keeps only the latest generation")
-        ),
-        pytest.param(
-            "azure", marks=pytest.mark.skip(reason="emulator gap: azurite has no blob versioning (version_id None)")
-        ),
+        pytest.param("gcs", marks=pytest.mark.skip(reason=GCS_NO_VERSIONS)),
+        pytest.param("azure", marks=pytest.mark.skip(reason=AZURITE_NO_VERSIONS)),
     ],
 )
 def test_versions_where_the_emulator_has_none(kind, tmp_path, request):
