@@ -305,13 +305,15 @@ def measure(
                     print(f"   {log.name}:\n" + tail(log))
             return
         print("   correctness check passed (1 MiB GET 200 exact; 51,000 byte Range 206 exact)")
-        for label, path, ranged, _basis in ROWS:
+        for label, path, ranged, basis in ROWS:
             try:
                 wrk_cmd, r = run_wrk(wrk, port, path, lua if ranged else None, args.duration, args.timeout)
             except (RuntimeError, ValueError, subprocess.TimeoutExpired) as exc:
                 print(f"   {label}: wrk failed: {exc}")
                 continue
-            results.setdefault(label, {})[name] = r
+            best = results.setdefault(label, {}).get(name)
+            if best is None or r[basis] > best[basis]:
+                results[label][name] = r  # with --repeat, the best round counts
             extra = f", {r['non2xx']} non-2xx/3xx" if r["non2xx"] else ""
             extra += f", socket errors: {r['errors']}" if r["errors"] else ""
             print(f"   $ {' '.join(wrk_cmd)}")
@@ -325,6 +327,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 s per wrk run")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
     parser.add_argument("--timeout", default="10s", help="wrk's per-request timeout (default 10s)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds over all servers, in turn (a drift of the shared machine hits each alike); best kept",
+    )
     parser.add_argument(
         "--servers",
         default="nginx,genro,flask,whitenoise",
@@ -352,22 +360,40 @@ def main() -> None:
         lua.write_text(f'wrk.headers["Range"] = "{RANGE_HEADER}"\n')
         print(f"files in {root}: {SMALL} ({SMALL_SIZE} bytes), {BIG} ({BIG_SIZE} bytes); wrk {args.duration}s per row")
 
-        for name in servers:
-            if name == "nginx":
-
-                def command(port: int) -> tuple[list[str], dict[str, str]]:
-                    return nginx_command(tools["nginx"], root, work, port)
-
-            else:
-
-                def command(port: int, name: str = name) -> tuple[list[str], dict[str, str]]:
-                    return gunicorn_command(name, root, port)
-
-            logs = [work / f"{name}.log"] + ([work / "nginx" / "error.log"] if name == "nginx" else [])
-            measure(name, command, logs, args, tools["wrk"], lua, small, big, results)
+        for round_number in range(1, max(args.repeat, 1) + 1):
+            if args.repeat > 1:
+                print(f"\n######## round {round_number} of {args.repeat}")
+            run_round(servers, tools, root, work, args, lua, small, big, results)
 
     print_table(results, servers)
     print_goals(results)
+
+
+def run_round(
+    servers: list[str],
+    tools: dict[str, str],
+    root: Path,
+    work: Path,
+    args: argparse.Namespace,
+    lua: Path,
+    small: bytes,
+    big: bytes,
+    results: dict[str, dict[str, dict]],
+) -> None:
+    """Start, measure and stop each server in turn; the best figure per row is kept."""
+    for name in servers:
+        if name == "nginx":
+
+            def command(port: int) -> tuple[list[str], dict[str, str]]:
+                return nginx_command(tools["nginx"], root, work, port)
+
+        else:
+
+            def command(port: int, name: str = name) -> tuple[list[str], dict[str, str]]:
+                return gunicorn_command(name, root, port)
+
+        logs = [work / f"{name}.log"] + ([work / "nginx" / "error.log"] if name == "nginx" else [])
+        measure(name, command, logs, args, tools["wrk"], lua, small, big, results)
 
 
 if __name__ == "__main__":
