@@ -305,6 +305,13 @@ def measure(
                     print(f"   {log.name}:\n" + tail(log))
             return
         print("   correctness check passed (1 MiB GET 200 exact; 51,000 byte Range 206 exact)")
+        # Warm up, unmeasured: gunicorn workers boot after the port opens, and wrk's keep-alive
+        # connections would all stay on the first worker ready, halving a server whose app
+        # takes longer to import. A steady-state server is what the rows compare.
+        try:
+            run_wrk(wrk, port, ROWS[0][1], None, 1, args.timeout)
+        except (RuntimeError, ValueError, subprocess.TimeoutExpired):
+            pass
         for label, path, ranged, basis in ROWS:
             try:
                 wrk_cmd, r = run_wrk(wrk, port, path, lua if ranged else None, args.duration, args.timeout)

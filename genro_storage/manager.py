@@ -9,7 +9,6 @@ from types import MappingProxyType
 from typing import Any
 
 from .backends import BUILTIN_TYPES, StorageBackend, is_fsspec_protocol, load_builtin
-from .backends.fsspec import FsspecBackend
 from .config import MountConfig, load_config_file, normalize_mount_config
 from .errors import MountNotFoundError, StorageConfigError, StoragePermissionError
 from .node import StorageNode
@@ -152,6 +151,9 @@ class StorageManager:
         cls = self._backend_class(conf)
         options = dict(conf.options)
         if cls is None:
+            # Imported here: fsspec costs ~60 ms at import, paid only by apps that use it.
+            from .backends.fsspec import FsspecBackend
+
             backend: StorageBackend = FsspecBackend(conf.name, protocol=conf.type, **options)
         else:
             try:
