@@ -16,15 +16,13 @@ already catch, so ``except FileNotFoundError`` keeps working::
         └── StorageNotADirectoryError  (NotADirectoryError)
 
 Context travels on the exception: ``exc.mount`` and ``exc.path`` (and ``exc.key`` on
-configuration errors), attached in one place, :func:`translate_errors`.
+configuration errors), attached in one place, :func:`translate_exception`.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 __all__ = [
     "StorageError",
@@ -39,7 +37,6 @@ __all__ = [
     "StoragePermissionError",
     "StorageIsADirectoryError",
     "StorageNotADirectoryError",
-    "translate_errors",
     "translate_exception",
 ]
 
@@ -183,14 +180,3 @@ def translate_exception(exc: BaseException, mount: str, path: str) -> StorageErr
         kind = StorageConnectionError if "connect" in type(exc).__name__.lower() else StorageOSError
         return kind(mount, path, f"{type(exc).__name__}: {exc}")
     return None
-
-
-@contextmanager
-def translate_errors(mount: str, path: str) -> Iterator[None]:
-    """Re-raise builtin OS errors from a backend as ours, naming ``mount`` and ``path``."""
-    try:
-        yield
-    except StorageError:
-        raise
-    except OSError as exc:
-        raise translate_oserror(exc, mount, path) from exc

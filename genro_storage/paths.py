@@ -12,7 +12,7 @@ import re
 
 from .errors import StorageConfigError, StoragePathError
 
-__all__ = ["normalize_path", "join_path", "split_spec", "validate_mount_name"]
+__all__ = ["normalize_path", "join_path", "validate_mount_name"]
 
 MOUNT_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 
@@ -58,14 +58,6 @@ def join_path(base: str, *parts: str, mount: str | None = None) -> str:
         if part:
             pieces.append(part)
     return "/".join(pieces)
-
-
-def split_spec(spec: str) -> tuple[str, str]:
-    """Split ``'mount:path'`` into its mount name and (unchecked) path."""
-    if not isinstance(spec, str):
-        raise StoragePathError(f"expected 'mount:path', got {type(spec).__name__}", path=repr(spec))
-    mount, sep, path = spec.partition(":")
-    return mount, path
 
 
 def validate_mount_name(name: object) -> str:
