@@ -11,6 +11,7 @@ import hashlib
 import http.client
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +28,8 @@ from werkzeug.serving import make_server
 
 from genro_storage import StorageManager
 from genro_storage.http import MAX_RANGES, StorageApp
+from genro_storage.http.headers import _parse_ranges, parse_range
+from genro_storage.http.responder import FileSlice
 
 DATA = bytes(range(256)) * 40 + b"tail"  # 10,244 bytes
 SECRET = "test-secret"
@@ -423,6 +426,46 @@ def test_large_local_file_through_sendfile(gunicorn_server):
     assert status == 200 and hashlib.sha256(body).digest() == hashlib.sha256(data).digest()
     status, headers, body = server.get("large.bin", {"Range": "bytes=4000000-7999999"})
     assert status == 206 and body == data[4000000:8000000]
+
+
+def test_file_slice_serves_its_slice_through_sendfile_and_its_fallback(tmp_path):
+    # Servers hand the slice to socket.sendfile(), which seeks and falls back to read() when
+    # the kernel refuses (for instance when the client has already gone away).
+    path = tmp_path / "slice.bin"
+    data = os.urandom(300_000)
+    path.write_bytes(data)
+    for send in (socket.socket.sendfile, socket.socket._sendfile_use_send):
+        piece = FileSlice(str(path), 1000, 250_000)
+        left, right = socket.socketpair()
+        try:
+            received = bytearray()
+            reader = threading.Thread(target=_read_all, args=(right, received))
+            reader.start()
+            with left:
+                assert send(left, piece, piece.tell(), 249_000) == 249_000
+            reader.join()
+        finally:
+            piece.close()
+            right.close()
+        assert bytes(received) == data[1000:250_000]
+    piece = FileSlice(str(path), 1000, 2000)
+    try:
+        piece.seek(1500)
+        assert piece.read() == data[1500:2000] and piece.read() == b""
+    finally:
+        piece.close()
+
+
+def _read_all(sock: socket.socket, into: bytearray) -> None:
+    while chunk := sock.recv(65536):
+        into.extend(chunk)
+
+
+@settings(max_examples=500, deadline=None)
+@given(first=st.integers(0, 120), last=st.one_of(st.none(), st.integers(0, 120)), size=st.integers(0, 100))
+def test_single_range_fast_path_agrees_with_the_general_parser(first, last, size):
+    value = f"bytes={first}-{'' if last is None else last}"
+    assert parse_range(value, size) == _parse_ranges(value, size)
 
 
 header_values = st.one_of(

@@ -101,6 +101,9 @@ def _plain_int(value: str) -> int | None:
     return int(value)
 
 
+_ONE_RANGE = re.compile(r"bytes=([0-9]+)-([0-9]*)")
+
+
 def parse_range(value: str | None, size: int) -> list[tuple[int, int]] | None:
     """The satisfiable byte ranges of a Range header, as half-open ``(start, stop)``.
 
@@ -110,6 +113,18 @@ def parse_range(value: str | None, size: int) -> list[tuple[int, int]] | None:
     """
     if not value:
         return None
+    simple = _ONE_RANGE.fullmatch(value)
+    if simple is not None:  # the common "bytes=first-[last]", without the general parse
+        start, last = int(simple.group(1)), simple.group(2)
+        stop = int(last) + 1 if last else size
+        if last and stop <= start:
+            return None  # "last-pos < first-pos" makes the whole field invalid
+        return [(start, min(stop, size))] if start < size else []
+    return _parse_ranges(value, size)
+
+
+def _parse_ranges(value: str, size: int) -> list[tuple[int, int]] | None:
+    """:func:`parse_range` for any header value: units, lists, suffixes, whitespace."""
     unit, sep, specs = value.partition("=")
     if not sep or unit.strip().lower() != "bytes":
         return None

@@ -34,6 +34,10 @@ __all__ = ["Response", "respond", "EnvironHeaders", "MAX_RANGES", "serve"]
 #: server ignore a Range it finds excessive; many small ranges are a known DoS pattern).
 MAX_RANGES = 16
 
+#: Local bodies up to this size are read in one ``pread`` and sent from memory: for them,
+#: setting up ``sendfile`` costs the server more than copying the bytes.
+SMALL_BODY = 256 * 1024
+
 STATUS_LINES = {
     200: "200 OK",
     206: "206 Partial Content",
@@ -107,16 +111,17 @@ NOT_ALLOWED = ("Allow", "GET, HEAD")
 class FileSlice:
     """A local file read from ``start`` up to ``stop``: what sendfile or a read loop sends.
 
-    ``fileno()`` and ``tell()`` let a server's ``wsgi.file_wrapper`` sendfile exactly this
-    slice (gunicorn sends from ``tell()`` for Content-Length bytes); ``read()`` never
-    goes past ``stop``, for servers that iterate instead.
+    ``fileno()``, ``tell()`` and ``seek()`` let a server's ``wsgi.file_wrapper`` sendfile
+    exactly this slice (gunicorn sends from ``tell()`` for Content-Length bytes, and
+    ``socket.sendfile`` seeks when it falls back to ``send``); ``read()`` never goes past
+    ``stop``, for servers that iterate instead.
     """
 
     def __init__(self, path: str, start: int, stop: int):
         self._file: IO[bytes] = open(path, "rb", buffering=0)
         if start:
             self._file.seek(start)
-        self._left = stop - start
+        self._stop = stop
 
     def fileno(self) -> int:
         return self._file.fileno()
@@ -124,14 +129,14 @@ class FileSlice:
     def tell(self) -> int:
         return self._file.tell()
 
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
     def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
+        left = self._stop - self._file.tell()
+        if left <= 0:
             return b""
-        if size < 0 or size > self._left:
-            size = self._left
-        data = self._file.read(size)
-        self._left -= len(data)
-        return data
+        return self._file.read(left if size < 0 or size > left else size)
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := self.read(CHUNK_SIZE):
@@ -217,28 +222,24 @@ def respond(
         return empty_response(403)
 
     size: int = info["size"]
-    tag, last_modified, validators, ctype = _representation(node, info, etag, mimetype)
-    cache = _cache_control(cache_max_age, immutable)
+    rep = _representation(node, info, etag, mimetype, cache_max_age, immutable)
+    tag, last_modified = rep.tag, rep.last_modified
 
     if conditional:
         status = evaluate_preconditions(method, headers, tag, last_modified)
         if status == 304:
             # Section 15.4.5: a 304 carries the fields a 200 would (ETag, Cache-Control...);
             # Last-Modified only guides caches when there is no ETag.
-            not_modified = [("ETag", tag)] if tag else validators
-            return Response(304, [*not_modified, *cache])
+            not_modified = [("ETag", tag)] if tag else rep.validators
+            return Response(304, [*not_modified, rep.cache_control])
         if status == 412:
             return empty_response(412)
 
-    name = download_name or node.basename
-    common = [
-        ("Accept-Ranges", "bytes"),
-        *validators,
-        *cache,
-        ("X-Content-Type-Options", "nosniff"),
-    ]
+    common = rep.common
     if as_attachment or download_name:
-        common.append(("Content-Disposition", content_disposition("attachment" if as_attachment else "inline", name)))
+        disposition = content_disposition("attachment" if as_attachment else "inline", download_name or node.basename)
+        common = [*common, ("Content-Disposition", disposition)]
+    ctype = rep.content_type
 
     ranges = None
     if method == "GET" and conditional:
@@ -287,16 +288,45 @@ def respond(
     return Response(206, head, _Body(_multipart(node, parts, closing, info.get("etag"))))
 
 
-#: Per-file header values (validators, Content-Type), computed once per version of a file
-#: and reused while its size, mtime and identity stay the same: whitenoise precomputes
-#: these at startup; we keep them fresh by keying them on the stat we take anyway.
-_REPRESENTATIONS: dict[tuple[Any, ...], tuple[str | None, int | None, list[tuple[str, str]], str]] = {}
+class _Representation:
+    """The header values of one version of a file, computed once and reused."""
+
+    __slots__ = ("tag", "last_modified", "validators", "content_type", "cache_control", "common")
+
+    def __init__(self, tag: str | None, last_modified: int | None, content_type: str, cache_control: tuple[str, str]):
+        self.tag = tag
+        self.last_modified = last_modified
+        self.validators: list[tuple[str, str]] = []
+        if tag:
+            self.validators.append(("ETag", tag))
+        if last_modified is not None:
+            self.validators.append(("Last-Modified", http_date(last_modified)))
+        self.content_type = content_type
+        self.cache_control = cache_control
+        #: Sent with every 200 and 206: the validators, caching and the two fixed fields.
+        self.common = [
+            ("Accept-Ranges", "bytes"),
+            *self.validators,
+            cache_control,
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+
+
+#: Per-file representations, computed once per version of a file and reused while its size,
+#: mtime and identity stay the same: whitenoise precomputes these at startup; we keep them
+#: fresh by keying them on the stat we take anyway.
+_REPRESENTATIONS: dict[tuple[Any, ...], _Representation] = {}
 _REPRESENTATIONS_MAX = 4096
 
 
 def _representation(
-    node: StorageNode, info: dict[str, Any], etag: bool, mimetype: str | None
-) -> tuple[str | None, int | None, list[tuple[str, str]], str]:
+    node: StorageNode,
+    info: dict[str, Any],
+    etag: bool,
+    mimetype: str | None,
+    cache_max_age: int | None,
+    immutable: bool,
+) -> _Representation:
     key = (
         id(node.backend),
         node.path,
@@ -306,30 +336,30 @@ def _representation(
         info.get("etag"),
         etag,
         mimetype,
+        cache_max_age,
+        immutable,
     )
     cached = _REPRESENTATIONS.get(key)
     if cached is not None:
         return cached
     mtime = info.get("mtime")
-    tag = quote_etag(node.etag_for(info)) if etag else None
-    last_modified = int(mtime) if mtime is not None else None
-    validators: list[tuple[str, str]] = []
-    if tag:
-        validators.append(("ETag", tag))
-    if last_modified is not None:
-        validators.append(("Last-Modified", http_date(last_modified)))
-    value = (tag, last_modified, validators, content_type_for(mimetype or node.mimetype))
+    rep = _Representation(
+        quote_etag(node.etag_for(info)) if etag else None,
+        int(mtime) if mtime is not None else None,
+        content_type_for(mimetype or node.mimetype),
+        _cache_control(cache_max_age, immutable),
+    )
     if len(_REPRESENTATIONS) >= _REPRESENTATIONS_MAX:
         _REPRESENTATIONS.clear()  # simple and bounded; refilled by the next requests
-    _REPRESENTATIONS[key] = value
-    return value
+    _REPRESENTATIONS[key] = rep
+    return rep
 
 
-def _cache_control(max_age: int | None, immutable: bool) -> list[tuple[str, str]]:
+def _cache_control(max_age: int | None, immutable: bool) -> tuple[str, str]:
     if max_age is None or max_age <= 0:
         # Revalidate on each use: cheap with ETag/Last-Modified, and never stale.
-        return [("Cache-Control", "no-cache")]
-    return [("Cache-Control", f"public, max-age={int(max_age)}{', immutable' if immutable else ''}")]
+        return ("Cache-Control", "no-cache")
+    return ("Cache-Control", f"public, max-age={int(max_age)}{', immutable' if immutable else ''}")
 
 
 def evaluate_preconditions(method: str, headers: Any, tag: str | None, last_modified: int | None) -> int | None:
@@ -381,12 +411,23 @@ def _body_response(
     ospath = info.get("ospath")
     if ospath is not None:
         try:
+            if stop - start <= SMALL_BODY:
+                return Response(status, head, [_pread(ospath, start, stop)])
             file = FileSlice(ospath, start, stop)
         except FileNotFoundError:
             return empty_response(404)
         return Response(status, head, _Body(iter(file), file.close), file)
     # The validator sent in the headers pins the bytes to that version where the service can.
     return Response(status, head, _Body(node.backend.iter_range(node.path, start, stop, etag=info.get("etag"))))
+
+
+def _pread(ospath: str, start: int, stop: int) -> bytes:
+    """The bytes ``start:stop`` of a local file, read at once (a short read if it shrank)."""
+    fd = os.open(ospath, os.O_RDONLY)
+    try:
+        return os.pread(fd, stop - start, start)
+    finally:
+        os.close(fd)
 
 
 def _multipart(
