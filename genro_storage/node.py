@@ -33,6 +33,15 @@ if TYPE_CHECKING:
 __all__ = ["StorageNode"]
 
 _READ_MODES = {"r": False, "rt": False, "rb": True}
+
+#: The media type of a compressed file, by the encoding ``mimetypes`` finds in its name.
+_ENCODED_TYPES = {
+    "br": "application/x-brotli",
+    "bzip2": "application/x-bzip2",
+    "compress": "application/x-compress",
+    "gzip": "application/gzip",
+    "xz": "application/x-xz",
+}
 _WRITE_MODES = {"w": False, "wt": False, "wb": True}
 
 
@@ -207,7 +216,11 @@ class StorageNode:
     @property
     def mimetype(self) -> str:
         """The media type guessed from the name; ``application/octet-stream`` if unknown."""
-        return mimetypes.guess_type(self.basename, strict=False)[0] or "application/octet-stream"
+        mimetype, encoding = mimetypes.guess_type(self.basename, strict=False)
+        if encoding:
+            # 'notes.txt.gz' is a gzip file, not text: what a browser receives is the archive.
+            return _ENCODED_TYPES.get(encoding, "application/octet-stream")
+        return mimetype or "application/octet-stream"
 
     @property
     def md5hash(self) -> str:

@@ -205,6 +205,10 @@ class FsspecBackend(StorageBackend):
         info["mtime"] = next((t for t in (_timestamp(raw.get(k)) for k in _MTIME_KEYS) if t is not None), None)
         etag = raw.get("ETag") or raw.get("etag")
         if etag and kind == "file":
+            if etag.startswith("W/"):
+                # A weak validator (RFC 9110 section 8.8.1) stays weak when we serve it.
+                info["etag_weak"] = True
+                etag = etag[2:]
             info["etag"] = etag.strip('"')
         return info
 
