@@ -26,7 +26,18 @@ __all__ = [
 
 _DIGITS = re.compile(r"[0-9]+\Z")
 # entity-tag = [ W/ ] DQUOTE *etagc DQUOTE  (RFC 9110 section 8.8.3)
-_ETAG = re.compile(r'\s*(W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|\Z)')
+_ETAG = re.compile(r'(W/)?("[\x21\x23-\x7e\x80-\xff]*")[ \t]*(?:,|\Z)')
+_LIST_GAP = re.compile(r"[ \t,]*")
+
+
+_DAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_MONTH = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TIME = "[0-9]{2}:[0-9]{2}:[0-9]{2}"
+_HTTP_DATE = re.compile(
+    rf"{_DAY}, [0-9]{{2}} {_MONTH} [0-9]{{4}} {_TIME} GMT"  # IMF-fixdate
+    rf"|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), [0-9]{{2}}-{_MONTH}-[0-9]{{2}} {_TIME} GMT"
+    rf"|{_DAY} {_MONTH} [ 0-9][0-9] {_TIME} [0-9]{{4}}"  # asctime
+)
 
 
 def http_date(timestamp: float) -> str:
@@ -35,11 +46,19 @@ def http_date(timestamp: float) -> str:
 
 
 def parse_http_date(value: str | None) -> float | None:
-    """Seconds since the epoch from an HTTP date, or None if it is not one."""
+    """Seconds since the epoch from an HTTP date, or None if it is not exactly one.
+
+    Only the three forms of RFC 9110 section 5.6.7 are accepted, each whole: a value that
+    is anything else (a list of dates, trailing text) is invalid and must be ignored
+    (sections 13.1.3 and 13.1.4).
+    """
     if not value:
         return None
+    value = value.strip(" \t")
+    if not _HTTP_DATE.fullmatch(value):
+        return None
     try:
-        parsed = parsedate_to_datetime(value.strip())
+        parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if parsed is None:
@@ -68,15 +87,21 @@ class ETagList:
 
     def contains_strong(self, etag: str) -> bool:
         """Strong comparison (RFC 9110 section 8.8.3.2): both tags strong and identical."""
-        return self.star or any(not weak and tag == etag for tag, weak in self.tags)
+        if self.star:
+            return True
+        return not etag.startswith("W/") and any(not weak and tag == etag for tag, weak in self.tags)
 
     def contains_weak(self, etag: str) -> bool:
         """Weak comparison: opaque tags identical, weakness ignored."""
-        return self.star or any(tag == etag for tag, _ in self.tags)
+        opaque = etag[2:] if etag.startswith("W/") else etag
+        return self.star or any(tag == opaque for tag, _ in self.tags)
 
 
 def parse_etags(value: str | None) -> ETagList | None:
-    """Parse an If-Match / If-None-Match value; None when absent or malformed."""
+    """Parse an If-Match / If-None-Match value; None when absent or malformed.
+
+    Empty list elements (``"a", , "b"``) are skipped, as RFC 9110 section 5.6.1.2 requires.
+    """
     if value is None:
         return None
     value = value.strip()
@@ -84,7 +109,10 @@ def parse_etags(value: str | None) -> ETagList | None:
         return ETagList([], star=True)
     tags: list[tuple[str, bool]] = []
     pos = 0
-    while pos < len(value):
+    while True:
+        pos = _LIST_GAP.match(value, pos).end()  # type: ignore[union-attr]  # always matches
+        if pos == len(value):
+            break
         match = _ETAG.match(value, pos)
         if match is None:
             return None
@@ -93,12 +121,21 @@ def parse_etags(value: str | None) -> ETagList | None:
     return ETagList(tags) if tags else None
 
 
+#: Larger than any file: digit strings past 18 digits stand for it (``int()`` refuses
+#: strings of over 4,300 digits, and a Range must never become a 500).
+_HUGE = 10**18
+
+
+def _digits(value: str) -> int:
+    return int(value) if len(value) <= 18 else _HUGE
+
+
 def _plain_int(value: str) -> int | None:
     """A non-negative decimal integer, or None: no sign, ``_`` or non-ASCII digits."""
     value = value.strip(" \t")
     if not _DIGITS.match(value):
         return None
-    return int(value)
+    return _digits(value)
 
 
 _ONE_RANGE = re.compile(r"bytes=([0-9]+)-([0-9]*)")
@@ -115,8 +152,8 @@ def parse_range(value: str | None, size: int) -> list[tuple[int, int]] | None:
         return None
     simple = _ONE_RANGE.fullmatch(value)
     if simple is not None:  # the common "bytes=first-[last]", without the general parse
-        start, last = int(simple.group(1)), simple.group(2)
-        stop = int(last) + 1 if last else size
+        start, last = _digits(simple.group(1)), simple.group(2)
+        stop = _digits(last) + 1 if last else size
         if last and stop <= start:
             return None  # "last-pos < first-pos" makes the whole field invalid
         return [(start, min(stop, size))] if start < size else []
@@ -129,7 +166,7 @@ def _parse_ranges(value: str, size: int) -> list[tuple[int, int]] | None:
     if not sep or unit.strip().lower() != "bytes":
         return None
     ranges: list[tuple[int, int]] = []
-    seen_any = False
+    seen_any = whole = False
     for spec in specs.split(","):
         spec = spec.strip(" \t")
         if not spec:
@@ -143,8 +180,14 @@ def _parse_ranges(value: str, size: int) -> list[tuple[int, int]] | None:
             length = _plain_int(last)
             if length is None:
                 return None
-            if length > 0 and size > 0:
-                ranges.append((max(size - length, 0), size))
+            if length > 0:
+                if size > 0:
+                    ranges.append((max(size - length, 0), size))
+                else:
+                    # "If the selected representation has zero length, the only satisfiable
+                    # form of range-spec is a suffix-range with a non-zero suffix-length"
+                    # (section 14.1.1): there is nothing to cut, so the whole file is sent.
+                    whole = True
             continue
         start = _plain_int(first)
         if start is None:
@@ -158,20 +201,28 @@ def _parse_ranges(value: str, size: int) -> list[tuple[int, int]] | None:
             stop = size
         if start < size:  # int-range satisfiable when first-pos < length
             ranges.append((start, stop))
-    if not seen_any:
+    if not seen_any or whole:
         return None
     return ranges
 
 
 def coalesce(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Merge overlapping or adjacent ranges (RFC 9110 section 14.2 allows it), sorted."""
-    merged: list[tuple[int, int]] = []
-    for start, stop in sorted(ranges):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+    """Merge overlapping or adjacent ranges (RFC 9110 section 14.2 allows it).
+
+    The result keeps the order the ranges were asked in, each merged range where its first
+    member was (section 14.6: parts SHOULD follow the order of the range-specs).
+    """
+    groups: list[list[int]] = []  # [start, stop, position of its first member]
+    for position in sorted(range(len(ranges)), key=ranges.__getitem__):
+        start, stop = ranges[position]
+        if groups and start <= groups[-1][1]:
+            group = groups[-1]
+            group[1] = max(group[1], stop)
+            group[2] = min(group[2], position)
         else:
-            merged.append((start, stop))
-    return merged
+            groups.append([start, stop, position])
+    groups.sort(key=lambda group: group[2])
+    return [(start, stop) for start, stop, _ in groups]
 
 
 def content_range(start: int, stop: int, size: int) -> str:

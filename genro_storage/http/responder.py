@@ -9,7 +9,8 @@ Flask each turn the :class:`Response` into their own response in a few lines.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 from ..backends.base import CHUNK_SIZE
@@ -109,7 +110,7 @@ NOT_ALLOWED = ("Allow", "GET, HEAD")
 
 
 class FileSlice:
-    """A local file read from ``start`` up to ``stop``: what sendfile or a read loop sends.
+    """An open local file read from ``start`` up to ``stop``: what sendfile or a read loop sends.
 
     ``fileno()``, ``tell()`` and ``seek()`` let a server's ``wsgi.file_wrapper`` sendfile
     exactly this slice (gunicorn sends from ``tell()`` for Content-Length bytes, and
@@ -117,10 +118,9 @@ class FileSlice:
     ``stop``, for servers that iterate instead.
     """
 
-    def __init__(self, path: str, start: int, stop: int):
-        self._file: IO[bytes] = open(path, "rb", buffering=0)
-        if start:
-            self._file.seek(start)
+    def __init__(self, file: IO[bytes], start: int, stop: int):
+        self._file = file
+        file.seek(start)
         self._stop = stop
 
     def fileno(self) -> int:
@@ -186,6 +186,9 @@ class EnvironHeaders:
 
 
 def content_type_for(mimetype: str) -> str:
+    """The Content-Type for a media type: text gets ``charset=utf-8`` unless it has parameters."""
+    if ";" in mimetype:
+        return mimetype  # the caller's own parameters (a charset of its choosing)
     if mimetype.startswith("text/") or mimetype in _TEXTUAL:
         return f"{mimetype}; charset=utf-8"
     return mimetype
@@ -220,9 +223,62 @@ def respond(
         return empty_response(403)
     if info["type"] != "file":
         return empty_response(403)
+    opened = None
+    ospath = info.get("ospath")
+    if ospath is not None and method == "GET":
+        # Headers and body come from one open file: a new version renamed into place between
+        # the stat and the read cannot pair one version's ETag and length with other bytes.
+        try:
+            opened = open(ospath, "rb", buffering=0)
+            st = os.fstat(opened.fileno())
+        except FileNotFoundError:
+            return _closed(opened, empty_response(404))
+        except OSError:
+            return _closed(opened, empty_response(403))
+        info = {**info, "size": st.st_size, "mtime": st.st_mtime, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
+    try:
+        response = _respond(
+            node, method, headers, info, opened, as_attachment, download_name, mimetype,
+            cache_max_age, immutable, conditional, etag, max_ranges,
+        )  # fmt: skip
+    except BaseException:
+        if opened is not None:
+            opened.close()
+        raise
+    # A 200 or 206 body owns the open file and closes it when the server is done with it.
+    if opened is not None and response.status not in (200, 206):
+        opened.close()
+    return response
 
+
+def _closed(opened: IO[bytes] | None, response: Response) -> Response:
+    if opened is not None:
+        opened.close()
+    return response
+
+
+def _respond(
+    node: StorageNode,
+    method: str,
+    headers: Any,
+    info: dict[str, Any],
+    opened: IO[bytes] | None,
+    as_attachment: bool,
+    download_name: str | None,
+    mimetype: str | None,
+    cache_max_age: int | None,
+    immutable: bool,
+    conditional: bool,
+    etag: bool,
+    max_ranges: int,
+) -> Response:
     size: int = info["size"]
     rep = _representation(node, info, etag, mimetype, cache_max_age, immutable)
+    now = time.time()
+    if rep.last_modified is not None and rep.last_modified > now:
+        # "An origin server with a clock MUST NOT generate a Last-Modified date that is
+        # later than the server's time of message origination" (section 8.8.2.1).
+        rep = _Representation(rep.tag, int(now), rep.content_type, rep.cache_control)
     tag, last_modified = rep.tag, rep.last_modified
 
     if conditional:
@@ -248,20 +304,17 @@ def respond(
             ranges = None
     if ranges is not None:
         if not ranges:
-            if size == 0 and headers.get("Range", "").replace(" ", "").lower().startswith("bytes=-"):
-                ranges = None  # a suffix of an empty file: nothing to cut, send it whole
-            else:
-                return empty_response(416, [("Content-Range", f"bytes */{size}"), ("Accept-Ranges", "bytes")])
-        elif len(ranges) > max_ranges or sum(stop - start for start, stop in ranges) > size:
+            return empty_response(416, [("Content-Range", f"bytes */{size}"), ("Accept-Ranges", "bytes")])
+        if len(ranges) > max_ranges or sum(stop - start for start, stop in ranges) > size:
             ranges = None  # too many, or overlapping past the file's size: send it whole
-        else:
+        elif len(ranges) > 1:
             ranges = coalesce(ranges)
 
-    if ranges is None or ranges == [(0, size)]:
+    if ranges is None:
         head = [("Content-Type", ctype), ("Content-Length", str(size)), *common]
         if method == "HEAD":
             return Response(200, head)
-        return _body_response(node, info, 200, head, 0, size)
+        return _body_response(node, info, opened, 200, head, 0, size)
 
     if len(ranges) == 1:
         start, stop = ranges[0]
@@ -271,7 +324,7 @@ def respond(
             ("Content-Range", content_range(start, stop, size)),
             *common,
         ]
-        return _body_response(node, info, 206, head, start, stop)
+        return _body_response(node, info, opened, 206, head, start, stop)
 
     boundary = os.urandom(12).hex()
     parts = [
@@ -285,7 +338,8 @@ def respond(
         ("Content-Length", str(length)),
         *common,
     ]
-    return Response(206, head, _Body(_multipart(node, parts, closing, info.get("etag"))))
+    read = _file_reader(opened) if opened is not None else _backend_reader(node, info.get("etag"))
+    return Response(206, head, _Body(_multipart(read, parts, closing), opened.close if opened is not None else None))
 
 
 class _Representation:
@@ -344,7 +398,7 @@ def _representation(
         return cached
     mtime = info.get("mtime")
     rep = _Representation(
-        quote_etag(node.etag_for(info)) if etag else None,
+        quote_etag(node.etag_for(info), weak=bool(info.get("etag_weak"))) if etag else None,
         int(mtime) if mtime is not None else None,
         content_type_for(mimetype or node.mimetype),
         _cache_control(cache_max_age, immutable),
@@ -399,44 +453,61 @@ def _if_range_holds(value: str | None, tag: str | None, last_modified: int | Non
     if value.startswith('"') or value.startswith("W/"):
         # "A client MUST NOT generate an If-Range header field containing an entity tag
         # that is marked as weak"; a server compares strongly, so a weak one never matches.
-        return tag is not None and value == tag
+        return tag is not None and not tag.startswith("W/") and value == tag
     since = parse_http_date(value)
     # A date matches only if it is exactly the Last-Modified (section 13.1.5).
     return since is not None and last_modified is not None and int(since) == last_modified
 
 
 def _body_response(
-    node: StorageNode, info: dict[str, Any], status: int, head: list[tuple[str, str]], start: int, stop: int
+    node: StorageNode,
+    info: dict[str, Any],
+    opened: IO[bytes] | None,
+    status: int,
+    head: list[tuple[str, str]],
+    start: int,
+    stop: int,
 ) -> Response:
-    ospath = info.get("ospath")
-    if ospath is not None:
-        try:
-            if stop - start <= SMALL_BODY:
-                return Response(status, head, [_pread(ospath, start, stop)])
-            file = FileSlice(ospath, start, stop)
-        except FileNotFoundError:
-            return empty_response(404)
+    if opened is not None:
+        if stop - start <= SMALL_BODY:
+            try:
+                data = os.pread(opened.fileno(), stop - start, start)
+            finally:
+                opened.close()
+            return Response(status, head, [data])
+        file = FileSlice(opened, start, stop)
         return Response(status, head, _Body(iter(file), file.close), file)
     # The validator sent in the headers pins the bytes to that version where the service can.
     return Response(status, head, _Body(node.backend.iter_range(node.path, start, stop, etag=info.get("etag"))))
 
 
-def _pread(ospath: str, start: int, stop: int) -> bytes:
-    """The bytes ``start:stop`` of a local file, read at once (a short read if it shrank)."""
-    fd = os.open(ospath, os.O_RDONLY)
-    try:
-        return os.pread(fd, stop - start, start)
-    finally:
-        os.close(fd)
+def _file_reader(opened: IO[bytes]) -> Callable[[int, int], Iterator[bytes]]:
+    """Chunks of an open local file between two offsets."""
+    fd = opened.fileno()
+
+    def read(start: int, stop: int) -> Iterator[bytes]:
+        while start < stop and (chunk := os.pread(fd, min(CHUNK_SIZE, stop - start), start)):
+            start += len(chunk)
+            yield chunk
+
+    return read
+
+
+def _backend_reader(node: StorageNode, etag: str | None) -> Callable[[int, int], Iterator[bytes]]:
+    """Chunks of a remote file between two offsets: one ranged read each."""
+
+    def read(start: int, stop: int) -> Iterator[bytes]:
+        return node.backend.iter_range(node.path, start, stop, etag=etag)
+
+    return read
 
 
 def _multipart(
-    node: StorageNode, parts: list[tuple[bytes, int, int]], closing: bytes, etag: str | None
+    read: Callable[[int, int], Iterator[bytes]], parts: list[tuple[bytes, int, int]], closing: bytes
 ) -> Iterator[bytes]:
-    iter_range = node.backend.iter_range
     for index, (head, start, stop) in enumerate(parts):
         yield head if index == 0 else b"\r\n" + head
-        yield from iter_range(node.path, start, stop, etag=etag)
+        yield from read(start, stop)
     yield closing
 
 
