@@ -118,9 +118,9 @@ class FileSlice:
     ``stop``, for servers that iterate instead.
     """
 
-    def __init__(self, file: IO[bytes], start: int, stop: int):
-        self._file = file
-        file.seek(start)
+    def __init__(self, fd: int, start: int, stop: int):
+        self._file: IO[bytes] = open(fd, "rb", buffering=0)  # owns fd from here on
+        self._file.seek(start)
         self._stop = stop
 
     def fileno(self) -> int:
@@ -162,8 +162,9 @@ class _Body:
         close = getattr(self._chunks, "close", None)
         if close is not None:
             close()
-        if self._closer is not None:
-            self._closer()
+        closer, self._closer = self._closer, None
+        if closer is not None:
+            closer()  # once only: a second os.close() could close a descriptor reused since
 
 
 _ENVIRON_KEYS = {
@@ -229,8 +230,8 @@ def respond(
         # Headers and body come from one open file: a new version renamed into place between
         # the stat and the read cannot pair one version's ETag and length with other bytes.
         try:
-            opened = open(ospath, "rb", buffering=0)
-            st = os.fstat(opened.fileno())
+            opened = os.open(ospath, os.O_RDONLY | os.O_CLOEXEC)
+            st = os.fstat(opened)
         except FileNotFoundError:
             return _closed(opened, empty_response(404))
         except OSError:
@@ -243,17 +244,17 @@ def respond(
         )  # fmt: skip
     except BaseException:
         if opened is not None:
-            opened.close()
+            os.close(opened)
         raise
     # A 200 or 206 body owns the open file and closes it when the server is done with it.
     if opened is not None and response.status not in (200, 206):
-        opened.close()
+        os.close(opened)
     return response
 
 
-def _closed(opened: IO[bytes] | None, response: Response) -> Response:
+def _closed(opened: int | None, response: Response) -> Response:
     if opened is not None:
-        opened.close()
+        os.close(opened)
     return response
 
 
@@ -262,7 +263,7 @@ def _respond(
     method: str,
     headers: Any,
     info: dict[str, Any],
-    opened: IO[bytes] | None,
+    opened: int | None,
     as_attachment: bool,
     download_name: str | None,
     mimetype: str | None,
@@ -339,7 +340,8 @@ def _respond(
         *common,
     ]
     read = _file_reader(opened) if opened is not None else _backend_reader(node, info.get("etag"))
-    return Response(206, head, _Body(_multipart(read, parts, closing), opened.close if opened is not None else None))
+    closer = (lambda: os.close(opened)) if opened is not None else None
+    return Response(206, head, _Body(_multipart(read, parts, closing), closer))
 
 
 class _Representation:
@@ -462,7 +464,7 @@ def _if_range_holds(value: str | None, tag: str | None, last_modified: int | Non
 def _body_response(
     node: StorageNode,
     info: dict[str, Any],
-    opened: IO[bytes] | None,
+    opened: int | None,
     status: int,
     head: list[tuple[str, str]],
     start: int,
@@ -471,9 +473,9 @@ def _body_response(
     if opened is not None:
         if stop - start <= SMALL_BODY:
             try:
-                data = os.pread(opened.fileno(), stop - start, start)
+                data = os.pread(opened, stop - start, start)
             finally:
-                opened.close()
+                os.close(opened)
             return Response(status, head, [data])
         file = FileSlice(opened, start, stop)
         return Response(status, head, _Body(iter(file), file.close), file)
@@ -481,9 +483,8 @@ def _body_response(
     return Response(status, head, _Body(node.backend.iter_range(node.path, start, stop, etag=info.get("etag"))))
 
 
-def _file_reader(opened: IO[bytes]) -> Callable[[int, int], Iterator[bytes]]:
+def _file_reader(fd: int) -> Callable[[int, int], Iterator[bytes]]:
     """Chunks of an open local file between two offsets."""
-    fd = opened.fileno()
 
     def read(start: int, stop: int) -> Iterator[bytes]:
         while start < stop and (chunk := os.pread(fd, min(CHUNK_SIZE, stop - start), start)):
