@@ -558,8 +558,13 @@ class StorageNode:
     # -- copy and move -------------------------------------------------------------------
 
     def _as_node(self, dest: StorageNode | str) -> StorageNode:
+        """The destination node; ``'mount:folder/'`` (a trailing slash) means into that folder,
+        keeping this node's name."""
         if isinstance(dest, str):
-            return self._manager.node(dest)
+            node = self._manager.node(dest)
+            if dest.endswith("/") and self.basename:
+                return node.child(self.basename)
+            return node
         if not isinstance(dest, StorageNode):
             raise TypeError(f"destination must be a StorageNode or 'mount:path', not {type(dest).__name__}")
         return dest
@@ -578,8 +583,9 @@ class StorageNode:
     ) -> TransferReport:
         """Copy this file or folder to ``dest`` (a node or ``'mount:path'``), on any mount.
 
-        A file copied into an existing folder keeps its name; a folder is copied to
-        ``dest`` with everything under it. Each destination file is replaced atomically:
+        A file copied into an existing folder keeps its name, and so does anything copied
+        to a ``'mount:folder/'`` string (the trailing slash means "into that folder"); a
+        folder is copied to ``dest`` with everything under it. Each destination file is replaced atomically:
         a failure leaves its previous content. ``skip`` (``'exists'``, ``'size'``,
         ``'mtime'``, ``'hash'`` or ``callable(src, dest) -> bool``) leaves files already
         there, which also resumes an interrupted copy. ``include``/``exclude`` are glob

@@ -67,7 +67,10 @@ class TransferReport:
         return not self.failed
 
     def __str__(self) -> str:
-        verb = "would copy" if self.dry_run else ("moved" if self.moved else "copied")
+        if self.dry_run:
+            verb = "would move" if self.moved else "would copy"
+        else:
+            verb = "moved" if self.moved else "copied"
         mb = self.bytes / 1e6
         rate = f", {mb / self.elapsed:.1f} MB/s" if self.elapsed > 0 and self.bytes and not self.dry_run else ""
         text = (

@@ -392,3 +392,34 @@ def test_empty_folders_travel_with_the_copy(all_mounts, src_kind):
     all_mounts.node(src_kind, "tree").move_to(f"memory:moved-{src_kind}")
     assert all_mounts.node("memory", f"moved-{src_kind}", "empty", "deeper").isdir
     assert not all_mounts.node(src_kind, "tree").exists
+
+
+@pytest.fixture
+def disk_and_memory(tmp_path) -> StorageManager:
+    """Mounts needing no server: ``local`` (a folder), ``memory`` and ``memory2`` (two stores)."""
+    return StorageManager(
+        [
+            {"name": "local", "type": "local", "path": str(tmp_path / "local-root")},
+            {"name": "memory", "type": "memory"},
+            {"name": "memory2", "type": "memory"},
+        ]
+    )
+
+
+def test_dry_run_move_reports_would_move(disk_and_memory):
+    disk_and_memory.node("local:f.txt").write("f")
+    report = disk_and_memory.node("local:f.txt").move_to("memory:f.txt", dry_run=True)
+    assert "would move 1 files" in str(report)
+    assert disk_and_memory.node("local:f.txt").exists and not disk_and_memory.node("memory:f.txt").exists
+
+
+@pytest.mark.parametrize("dest", ["memory:backup/", "local:backup/"])
+def test_trailing_slash_destination_means_into_that_folder(disk_and_memory, dest):
+    disk_and_memory.node("local:report.pdf").write_bytes(b"%PDF")
+    report = disk_and_memory.node("local:report.pdf").copy_to(dest)
+    landed = disk_and_memory.node(dest + "report.pdf")
+    assert report.dest == landed and landed.read_bytes() == b"%PDF"
+    assert disk_and_memory.node(dest).isdir
+    disk_and_memory.node("memory:tree/a.txt").write("a")
+    disk_and_memory.node("memory:tree").copy_to(dest)
+    assert disk_and_memory.node(dest + "tree/a.txt").read() == "a"
