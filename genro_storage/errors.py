@@ -8,6 +8,7 @@ already catch, so ``except FileNotFoundError`` keeps working::
     ├── StoragePathError            (ValueError)          unsafe or malformed path
     ├── MountNotFoundError          (KeyError)            no mount of that name
     ├── UnsupportedOperationError   (NotImplementedError) the backend cannot do this
+    ├── CommandError                (CalledProcessError)  node.call(): the program failed
     └── StorageOSError              (OSError)             errors on a file, with mount and path
         ├── StorageNotFoundError       (FileNotFoundError)
         ├── StorageExistsError         (FileExistsError)
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
 
 __all__ = [
     "StorageError",
@@ -37,6 +39,7 @@ __all__ = [
     "StoragePermissionError",
     "StorageIsADirectoryError",
     "StorageNotADirectoryError",
+    "CommandError",
     "translate_exception",
 ]
 
@@ -145,6 +148,19 @@ class StorageNotADirectoryError(StorageOSError, NotADirectoryError):
     """A folder operation was asked of a file."""
 
     default_errno = errno.ENOTDIR
+
+
+class CommandError(StorageError, subprocess.CalledProcessError):
+    """An external program run by :meth:`StorageNode.call` exited with an error.
+
+    ``returncode``, ``cmd``, ``stdout`` and ``stderr`` are those of the run; the message
+    ends with (the tail of) the program's stderr.
+    """
+
+    def __str__(self) -> str:
+        stderr = self.stderr.decode(errors="replace") if isinstance(self.stderr, bytes) else (self.stderr or "")
+        tail = stderr.strip()[-2000:]
+        return f"{super().__str__()}{': ' + tail if tail else ''}"
 
 
 _TRANSLATIONS: tuple[tuple[type[OSError], type[StorageOSError]], ...] = (

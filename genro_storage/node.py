@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .backends.base import CHUNK_SIZE, AtomicWriter
 from .errors import (
+    CommandError,
     StorageError,
     StorageExistsError,
     StorageIsADirectoryError,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from .backends.base import StorageBackend
     from .manager import Mount, StorageManager
 
-__all__ = ["StorageNode"]
+__all__ = ["StorageNode", "CommandError"]
 
 _READ_MODES = {"r": False, "rt": False, "rb": True}
 
@@ -51,15 +52,6 @@ def _stamp(path: str) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return st.st_size, st.st_mtime_ns
-
-
-class CommandError(StorageError, subprocess.CalledProcessError):
-    """An external program run by :meth:`StorageNode.call` exited with an error."""
-
-    def __str__(self) -> str:
-        stderr = self.stderr.decode(errors="replace") if isinstance(self.stderr, bytes) else (self.stderr or "")
-        tail = stderr.strip()[-2000:]
-        return f"{super().__str__()}{': ' + tail if tail else ''}"
 
 
 class _TextWriter(io.TextIOWrapper):
@@ -511,9 +503,12 @@ class StorageNode:
         """Run an external program with every node in ``args`` replaced by a local path.
 
         Nodes that exist are downloaded first; afterwards, any node whose local file the
-        program created or changed is uploaded. A non-zero exit raises
-        :class:`CommandError` with the program's stderr. ``kwargs`` go to
-        ``subprocess.run`` (``stderr`` is captured unless you redirect it).
+        program created or changed is uploaded. ``kwargs`` go to ``subprocess.run``
+        (``capture_output``, ``text``, ``env``, ``cwd``, ``timeout``, ``input``...); stderr is
+        captured unless you redirect it. A non-zero exit always raises
+        :class:`~genro_storage.errors.CommandError` (a ``CalledProcessError`` carrying
+        ``returncode``, ``stdout``, ``stderr``, with the program's stderr in its message),
+        whatever ``check`` says, and uploads nothing. Returns the ``CompletedProcess``.
         """
         with ExitStack() as stack:
             paths: dict[StorageNode, str] = {}
@@ -522,7 +517,9 @@ class StorageNode:
                 mode = ("rw" if node._mount.can_write else "r") if exists else "w"
                 paths[node] = stack.enter_context(node.local_path(mode))
             argv = [paths[arg] if isinstance(arg, StorageNode) else os.fspath(arg) for arg in args]
-            kwargs.setdefault("stderr", subprocess.PIPE)
+            kwargs.pop("check", None)  # a failure always raises, with the program's stderr
+            if not kwargs.get("capture_output"):
+                kwargs.setdefault("stderr", subprocess.PIPE)
             result = subprocess.run(argv, **kwargs)
             if result.returncode != 0:
                 raise CommandError(result.returncode, argv, result.stdout, result.stderr)

@@ -11,6 +11,7 @@ import pytest
 from conftest import BACKENDS, mount_config, payload, recording_s3_gets, server_for
 
 from genro_storage import StorageConnectionError, StorageManager, StoragePermissionError
+from genro_storage.errors import CommandError
 from genro_storage.transfer import TransferReport
 
 TREE = {
@@ -423,3 +424,31 @@ def test_trailing_slash_destination_means_into_that_folder(disk_and_memory, dest
     disk_and_memory.node("memory:tree/a.txt").write("a")
     disk_and_memory.node("memory:tree").copy_to(dest)
     assert disk_and_memory.node(dest + "tree/a.txt").read() == "a"
+
+
+def test_call_takes_subprocess_options(disk_and_memory, tmp_path):
+    node = disk_and_memory.node("memory:in.txt")
+    node.write("b\na\n")
+    result = node.call("sort", node, capture_output=True, text=True)
+    assert isinstance(result, subprocess.CompletedProcess) and result.stdout == "a\nb\n"
+    env = {"PATH": os.environ["PATH"], "GREETING": "hello"}
+    shown = node.call("sh", "-c", 'printf "%s " "$GREETING"; pwd', env=env, cwd=tmp_path, stdout=subprocess.PIPE)
+    assert shown.stdout.decode().split() == ["hello", str(tmp_path)]
+    with pytest.raises(subprocess.TimeoutExpired):
+        node.call("sleep", "5", timeout=0.2)
+
+
+@pytest.mark.parametrize("check", [True, False, None])
+def test_call_failure_raises_command_error_with_stderr(disk_and_memory, check):
+    node = disk_and_memory.node("memory:in.txt")
+    node.write("b\na\n")
+    options = {} if check is None else {"check": check}
+    with pytest.raises(CommandError) as info:
+        node.call("sort", "--no-such-option", node, **options)
+    error = info.value
+    assert isinstance(error, subprocess.CalledProcessError) and error.returncode != 0
+    assert b"no-such-option" in error.stderr and "no-such-option" in str(error)
+    with pytest.raises(CommandError) as info:
+        node.call("sort", "--no-such-option", node, capture_output=True, text=True)
+    assert "no-such-option" in info.value.stderr and "no-such-option" in str(info.value)
+    assert node.read() == "b\na\n"
