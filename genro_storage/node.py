@@ -582,14 +582,25 @@ class StorageNode:
 
         A file copied into an existing folder keeps its name, and so does anything copied
         to a ``'mount:folder/'`` string (the trailing slash means "into that folder"); a
-        folder is copied to ``dest`` with everything under it. Each destination file is replaced atomically:
-        a failure leaves its previous content. ``skip`` (``'exists'``, ``'size'``,
-        ``'mtime'``, ``'hash'`` or ``callable(src, dest) -> bool``) leaves files already
-        there, which also resumes an interrupted copy. ``include``/``exclude`` are glob
-        patterns on paths relative to this node; ``workers`` sets the thread pool;
+        folder is copied to ``dest`` with everything under it, empty folders included. Each
+        destination file is replaced atomically: a failure leaves its previous content.
+        ``skip`` (``'exists'``, ``'size'``, ``'mtime'``, ``'hash'`` or
+        ``callable(src, dest) -> bool``) leaves files already there, which also resumes an
+        interrupted copy. ``include``/``exclude`` (a pattern or a list) filter by the path
+        relative to this node, as below; ``workers`` sets the thread pool;
         ``on_error='continue'`` collects failures in the report instead of raising;
         ``dry_run`` reports what would be copied. ``progress`` receives a
         :class:`TransferProgress` after each file. Returns a :class:`TransferReport`.
+
+        Patterns follow ``.gitignore`` (and rsync): ``*``, ``?`` and ``[abc]`` / ``[!abc]``
+        match within one path segment, never across ``/``; ``**`` matches any number of
+        folders, none included (``**/*.txt`` takes ``a.txt`` too; ``dir/**`` is everything
+        inside ``dir``). A pattern without a ``/`` matches a name at any depth (``*.log``,
+        ``node_modules``); one with a ``/`` (a leading one too: ``/build``) is anchored at
+        this node. A pattern naming a folder applies to everything under it, and a trailing
+        ``/`` (``build/``) matches folders only. A file is copied when it matches some
+        ``include`` pattern (or none is given) and no ``exclude`` one. Matching is
+        case-sensitive; write a literal ``*``, ``?`` or ``[`` as ``[*]``, ``[?]``, ``[[]``.
         """
         return transfer(
             self,

@@ -96,15 +96,56 @@ class _Item:
     folder: bool = False  # an empty folder, recreated at the destination
 
 
-def _matches(rel: str, patterns: Iterable[str]) -> bool:
-    name = rel.rpartition("/")[2]
-    return any(fnmatch.fnmatchcase(rel, p) or ("/" not in p and fnmatch.fnmatchcase(name, p)) for p in patterns)
+@dataclass(frozen=True)
+class _Pattern:
+    """One include/exclude glob, split into segments (see :meth:`StorageNode.copy_to`)."""
+
+    parts: tuple[str, ...]
+    folders_only: bool
+
+    @classmethod
+    def parse(cls, pattern: str) -> _Pattern:
+        folders_only = pattern.endswith("/")
+        body = pattern.rstrip("/")
+        anchored = "/" in body  # gitignore: a slash at the start or in the middle anchors it
+        parts = body.lstrip("/").split("/")
+        if not anchored:
+            parts = ["**", *parts]  # a bare name matches at any depth
+        if parts[-1] == "**":
+            parts.append("*")  # 'dir/**' is everything inside dir, not dir itself
+        return cls(tuple(parts), folders_only)
+
+    def matches(self, parts: list[str], is_folder: bool) -> bool:
+        """Whether the pattern names this path, or one of the folders holding it."""
+        last = len(parts) if is_folder or not self.folders_only else len(parts) - 1
+        return any(_match_segments(self.parts, parts[:depth]) for depth in range(1, last + 1))
 
 
-def _as_list(value: str | Iterable[str] | None) -> list[str]:
+def _match_segments(pattern: tuple[str, ...], parts: list[str]) -> bool:
+    """Segment by segment: ``*``, ``?`` and ``[...]`` stay inside one segment; ``**``
+    stands for any number of segments, none included."""
+    if not pattern:
+        return not parts
+    head = pattern[0]
+    if head == "**":
+        return any(_match_segments(pattern[1:], parts[skip:]) for skip in range(len(parts) + 1))
+    return bool(parts) and fnmatch.fnmatchcase(parts[0], head) and _match_segments(pattern[1:], parts[1:])
+
+
+def _selected(rel: str, is_folder: bool, include: list[_Pattern], exclude: list[_Pattern]) -> bool:
+    """Whether the filters keep ``rel`` (a file, or an empty folder when ``is_folder``)."""
+    if not include and not exclude:
+        return True
+    parts = rel.split("/")
+    if include and not any(p.matches(parts, is_folder) for p in include):
+        return False
+    return not any(p.matches(parts, is_folder) for p in exclude)
+
+
+def _patterns(value: str | Iterable[str] | None) -> list[_Pattern]:
     if value is None:
         return []
-    return [value] if isinstance(value, str) else list(value)
+    return [_Pattern.parse(p) for p in ([value] if isinstance(value, str) else value)]
 
 
 def _md5(node: StorageNode, info: dict[str, Any] | None) -> str:
@@ -204,7 +245,7 @@ def _walk(node: StorageNode) -> Iterator[tuple[str, dict[str, Any]]]:
         raise node._error(exc) from exc
 
 
-def _plan(src: StorageNode, dest: StorageNode, include: list[str], exclude: list[str]) -> list[_Item]:
+def _plan(src: StorageNode, dest: StorageNode, include: list[_Pattern], exclude: list[_Pattern]) -> list[_Item]:
     try:
         src_info = src.backend.info(src.path)
     except OSError as exc:
@@ -238,15 +279,13 @@ def _plan(src: StorageNode, dest: StorageNode, include: list[str], exclude: list
     dest_dirs = {rel.rsplit("/", i)[0] for rel in existing for i in range(1, rel.count("/") + 1)}
     items = []
     for rel, info in sorted(_walk(src)):
-        if info["type"] == "directory":
-            if not include and not (exclude and _matches(rel, exclude)):
-                item = _Item(rel, src.child(rel), dest.child(rel), 0, info, existing.get(rel))
-                item.folder = True
-                items.append(item)
+        is_folder = info["type"] == "directory"
+        if not _selected(rel, is_folder, include, exclude):
             continue
-        if include and not _matches(rel, include):
-            continue
-        if exclude and _matches(rel, exclude):
+        if is_folder:
+            item = _Item(rel, src.child(rel), dest.child(rel), 0, info, existing.get(rel))
+            item.folder = True
+            items.append(item)
             continue
         item = _Item(rel, src.child(rel), dest.child(rel), info["size"], info, existing.get(rel))
         if rel in dest_dirs or (item.dest_info or {}).get("type") == "directory":
@@ -282,7 +321,7 @@ def transfer(
     if move and src.backend.path_is_data:
         raise UnsupportedOperationError("move (the data is the path; use copy_to)", mount=src.mount_name, path=src.path)
     started = time.perf_counter()
-    items = _plan(src, dest, _as_list(include), _as_list(exclude))
+    items = _plan(src, dest, _patterns(include), _patterns(exclude))
     single = len(items) == 1 and items[0].src == src
     report = TransferReport(source=src.fullpath, dest=items[0].dest if single else dest, moved=move, dry_run=dry_run)
     if single and items[0].src == items[0].dest:

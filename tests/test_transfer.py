@@ -452,3 +452,60 @@ def test_call_failure_raises_command_error_with_stderr(disk_and_memory, check):
         node.call("sort", "--no-such-option", node, capture_output=True, text=True)
     assert "no-such-option" in info.value.stderr and "no-such-option" in str(info.value)
     assert node.read() == "b\na\n"
+
+
+GLOB_TREE = [
+    "a.txt",
+    "build/out.o",
+    "docs/r.txt",
+    "docs/old/r2.txt",
+    "lib/debug.log",
+    "lib/node_modules/y.js",
+    "lib/z.js",
+    "node_modules/x.js",
+    "notes/build",
+]
+NOT_NODE_MODULES = [rel for rel in GLOB_TREE if "node_modules" not in rel]
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"exclude": "node_modules"}, NOT_NODE_MODULES),
+        ({"exclude": "node_modules/"}, NOT_NODE_MODULES),
+        ({"exclude": "**/node_modules/**"}, NOT_NODE_MODULES),
+        ({"exclude": "**/node_modules"}, NOT_NODE_MODULES),
+        ({"exclude": "*.log"}, [rel for rel in GLOB_TREE if rel != "lib/debug.log"]),
+        ({"exclude": "build"}, [rel for rel in GLOB_TREE if "build" not in rel]),
+        ({"exclude": "build/"}, [rel for rel in GLOB_TREE if rel != "build/out.o"]),
+        ({"exclude": "lib/*.js"}, [rel for rel in GLOB_TREE if rel != "lib/z.js"]),
+        ({"exclude": "/a.txt"}, GLOB_TREE[1:]),
+        ({"include": "docs/*.txt"}, ["docs/r.txt"]),
+        ({"include": "**/*.txt"}, ["a.txt", "docs/old/r2.txt", "docs/r.txt"]),
+        ({"include": "*.txt"}, ["a.txt", "docs/old/r2.txt", "docs/r.txt"]),
+        ({"include": "/*.txt"}, ["a.txt"]),
+        ({"include": "docs"}, ["docs/old/r2.txt", "docs/r.txt"]),
+        ({"include": "docs/**", "exclude": "old"}, ["docs/r.txt"]),
+        ({"include": "lib/**/*.js"}, ["lib/node_modules/y.js", "lib/z.js"]),
+        ({"include": "d?cs/r.txt"}, ["docs/r.txt"]),
+        ({"include": "[ab]*"}, ["a.txt", "build/out.o", "notes/build"]),
+        ({"include": "[!a-m]*.txt"}, ["docs/old/r2.txt", "docs/r.txt"]),
+    ],
+)
+def test_include_exclude_follow_gitignore_rules(disk_and_memory, options, expected):
+    for rel in GLOB_TREE:
+        disk_and_memory.node("memory", "src", rel).write_bytes(b"-")
+    report = disk_and_memory.node("memory:src").copy_to("local:dst", dry_run=True, **options)
+    assert sorted(report.copied) == sorted(expected)
+
+
+def test_excluded_folders_stay_behind_even_when_empty(disk_and_memory):
+    disk_and_memory.node("memory:src/node_modules/.cache").mkdir(parents=True)
+    disk_and_memory.node("memory:src/lib/node_modules/y.js").write("y")
+    disk_and_memory.node("memory:src/keep/empty").mkdir(parents=True)
+    disk_and_memory.node("memory:src/a.txt").write("a")
+    report = disk_and_memory.node("memory:src").copy_to("local:dst", exclude="node_modules")
+    assert report.copied == ["a.txt"]
+    assert disk_and_memory.node("local:dst/keep/empty").isdir
+    assert not disk_and_memory.node("local:dst/node_modules").exists
+    assert not disk_and_memory.node("local:dst/lib").exists
