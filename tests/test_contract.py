@@ -341,3 +341,59 @@ def test_changes_are_seen_at_once(storage):
     storage.node("m:other.bin").write_bytes(b"x")
     assert storage.node("m:other.bin").exists
     assert [c.basename for c in storage.node("m:").children()] == ["other.bin", "seen.bin"]
+
+
+def _listing(storage) -> dict:
+    """Every file of mount ``m`` with its content, and every folder (value None)."""
+    found: dict = {}
+    stack = [storage.node("m:")]
+    while stack:
+        for child in stack.pop().children():
+            if child.isdir:
+                found[child.path + "/"] = None
+                stack.append(child)
+            else:
+                found[child.path] = child.read_bytes()
+    return found
+
+
+def test_glob_characters_in_names_are_literal(storage):
+    storage.node("m:in/report[1].txt").write_bytes(b"bracket")
+    storage.node("m:in/report1.txt").write_bytes(b"other")
+    storage.node("m:in/a*b?.txt").write_bytes(b"star")
+    storage.node("m:in/aXbY.txt").write_bytes(b"x")
+    storage.node("m:in/report[1].txt").copy_to("m:out/copy[1].txt")
+    storage.node("m:in/a*b?.txt").copy_to("m:out/a*b?.txt")
+    storage.node("m:in/report[1].txt").move_to("m:out/moved[1].txt")
+    assert _listing(storage) == {
+        "in/": None,
+        "in/a*b?.txt": b"star",
+        "in/aXbY.txt": b"x",
+        "in/report1.txt": b"other",
+        "out/": None,
+        "out/a*b?.txt": b"star",
+        "out/copy[1].txt": b"bracket",
+        "out/moved[1].txt": b"bracket",
+    }
+
+
+def test_glob_characters_in_folder_names_are_literal(storage):
+    storage.node("m:d[1]/a.txt").write_bytes(b"a")
+    storage.node("m:d[1]/empty").mkdir()
+    storage.node("m:d1/unrelated.txt").write_bytes(b"unrelated")
+    storage.node("m:e?f/b.txt").write_bytes(b"b")
+    storage.node("m:eXf/kept.txt").write_bytes(b"kept")
+    storage.node("m:d[1]").copy_to("m:copy[1]")
+    storage.node("m:e?f").move_to("m:moved?f")
+    assert storage.node("m:d[1]").delete()
+    assert _listing(storage) == {
+        "copy[1]/": None,
+        "copy[1]/a.txt": b"a",
+        "copy[1]/empty/": None,
+        "d1/": None,
+        "d1/unrelated.txt": b"unrelated",
+        "eXf/": None,
+        "eXf/kept.txt": b"kept",
+        "moved?f/": None,
+        "moved?f/b.txt": b"b",
+    }

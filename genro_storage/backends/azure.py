@@ -174,6 +174,13 @@ class AzureBackend(BucketBackend):
         with sdk_errors(self.fspath(path)):
             self._blob(path).upload_blob(b"", overwrite=True, metadata={"hdi_isfolder": "true"})
 
+    def _delete_marker(self, path: str) -> None:
+        try:
+            with sdk_errors(self.fspath(path)):
+                self._blob(path).delete_blob()
+        except FileNotFoundError:
+            pass  # no marker: the folder was implied by files that are gone
+
     # -- metadata and versions -------------------------------------------------------------
 
     def get_metadata(self, path: str) -> dict[str, str]:

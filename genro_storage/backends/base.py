@@ -13,6 +13,7 @@ default built on those and may be overridden by a shortcut (a server-side copy, 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 from collections.abc import Callable, Iterator
@@ -139,6 +140,16 @@ class StorageBackend:
     def delete(self, path: str) -> None:
         """Delete a file, or a folder with everything under it. Raises ``FileNotFoundError``."""
         raise NotImplementedError(f"{type(self).__name__} must provide delete()")
+
+    def rmdir(self, path: str) -> None:
+        """Remove the folder ``path`` only if it is empty; ``OSError(ENOTEMPTY)`` otherwise.
+
+        Backends override this to make the check and the removal one step (``os.rmdir``),
+        or to remove only a folder's marker, so that a file written meanwhile survives.
+        """
+        if self.listdir(path):
+            raise OSError(errno.ENOTEMPTY, "Directory not empty", path)
+        self.delete(path)
 
     def open_read(self, path: str) -> IO[bytes]:
         """Open ``path`` for streaming binary reads."""

@@ -112,3 +112,14 @@ class BucketBackend(FsspecBackend):
 
     def _put_marker(self, path: str) -> None:
         self.fs.pipe_file(self.fspath(path) + "/", b"")
+
+    def _remove_empty_folder(self, path: str) -> None:
+        # Only the marker object goes: a file written under the folder meanwhile stays.
+        if path:
+            self._delete_marker(path)
+
+    def _delete_marker(self, path: str) -> None:
+        try:
+            self.fs.rm_file(self.fspath(path) + "/")
+        except FileNotFoundError:
+            pass  # no marker: the folder was implied by files that are gone

@@ -8,8 +8,10 @@ through fsspec's transactional files (``autocommit=False``): the object is publi
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import io
 from collections.abc import Callable, Iterator
+from glob import has_magic
 from typing import IO, Any
 from urllib.parse import quote
 
@@ -328,23 +330,62 @@ class FsspecBackend(StorageBackend):
             raise FileExistsError(17, "File exists", full)
         self.fs.makedirs(full, exist_ok=True)
 
+    # fsspec's bulk operations (copy, mv, rm) read '[', '*' and '?' in a path as a glob
+    # pattern, and would copy or delete whatever the pattern matches: user paths go only
+    # to the single-object primitives (cp_file, rm_file...), or to rm with a literal path.
+
     def delete(self, path: str) -> None:
         full = self.fspath(path)
-        kind = self.info(path)["type"]
-        if kind == "directory":
-            self.fs.rm(full, recursive=True)
+        if self.info(path)["type"] == "directory":
+            self._delete_tree(path)
         else:
             self.fs.rm_file(full)
         self.fs.invalidate_cache(full)
 
+    def _delete_tree(self, path: str) -> None:
+        full = self.fspath(path)
+        if not has_magic(full):
+            self.fs.rm(full, recursive=True)  # one listing, then bulk deletes
+            return
+        # A name fsspec would glob: each file by its exact name, then the folders bottom-up.
+        folders = {path}
+        for rel, info in self.walk_files(path):
+            child = f"{path}/{rel}" if path else rel
+            folders.update(child.rsplit("/", depth)[0] for depth in range(1, rel.count("/") + 1))
+            if info["type"] == "directory":
+                folders.add(child)
+            else:
+                self.fs.rm_file(self.fspath(child))
+        for folder in sorted(folders, key=lambda name: name.count("/"), reverse=True):
+            try:
+                self.rmdir(folder)
+            except FileNotFoundError:
+                pass  # a folder implied by its files is gone with them
+
+    def rmdir(self, path: str) -> None:
+        if self.listdir(path):
+            raise OSError(errno.ENOTEMPTY, "Directory not empty", self.fspath(path))
+        self._remove_empty_folder(path)
+        self.fs.invalidate_cache(self.fspath(path))
+
+    def _remove_empty_folder(self, path: str) -> None:
+        """Remove the folder ``path``, known to be empty."""
+        self.fs.rmdir(self.fspath(path))
+
     def copy(self, src: str, dst: str) -> None:
-        self.fs.copy(self.fspath(src), self.fspath(dst))
+        self.fs.cp_file(self.fspath(src), self.fspath(dst))
         self.fs.invalidate_cache(self.fspath(dst))
 
     def move(self, src: str, dst: str) -> None:
-        self.fs.mv(self.fspath(src), self.fspath(dst))
-        self.fs.invalidate_cache(self.fspath(src))
-        self.fs.invalidate_cache(self.fspath(dst))
+        source, target = self.fspath(src), self.fspath(dst)
+        move_file = getattr(self.fs, "mv_file", None)  # a server-side move where there is one
+        if move_file is not None:
+            move_file(source, target)
+        else:
+            self.fs.cp_file(source, target)
+            self.fs.rm_file(source)
+        self.fs.invalidate_cache(source)
+        self.fs.invalidate_cache(target)
 
 
 class HttpBackend(FsspecBackend):

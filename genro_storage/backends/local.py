@@ -269,6 +269,14 @@ class LocalBackend(StorageBackend):
         else:
             os.unlink(full)
 
+    def rmdir(self, path: str) -> None:
+        full, st, _ = self._resolve(path)
+        if st is None:
+            raise FileNotFoundError(2, "No such file or directory", full)
+        if not path:
+            raise PermissionError(1, "Refusing to remove the root of a mount", full)
+        os.rmdir(full)  # refuses (ENOTEMPTY) anything holding a file, even one being written
+
     def copy(self, src: str, dst: str) -> None:
         source = self._resolve(src)[0]
         full = self._prepare_write(dst)

@@ -44,6 +44,9 @@ class S3Backend(BucketBackend):
         # s3fs drops a trailing '/', so the marker object is written with the client call.
         self.fs.call_s3("put_object", Bucket=self.bucket, Key=self.key(path) + "/", Body=b"")
 
+    def _delete_marker(self, path: str) -> None:
+        self.fs.call_s3("delete_object", Bucket=self.bucket, Key=self.key(path) + "/")
+
     def presign(self, path: str, expires_in: int) -> str:
         """A presigned GET URL, valid ``expires_in`` seconds."""
         return self.fs.sign(self.fspath(path), expiration=expires_in)
