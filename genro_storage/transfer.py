@@ -245,6 +245,21 @@ def _walk(node: StorageNode) -> Iterator[tuple[str, dict[str, Any]]]:
         raise node._error(exc) from exc
 
 
+def _refuse_file_parents(dest: StorageNode) -> None:
+    """Refuse a destination that would lie below a file (object stores would store ``p``
+    and ``p/x`` side by side; disks cannot). Asks from the nearest folder up, and stops
+    at the first one that exists: one request where the parent folder is there."""
+    backend, path = dest.backend, dest.path
+    while "/" in path:
+        path = path.rpartition("/")[0]
+        if backend.isdir(path):
+            return
+        if backend.isfile(path):
+            raise StorageNotADirectoryError(
+                dest.mount_name, dest.path, f"Not a directory: {dest.mount_name}:{path} is a file"
+            )
+
+
 def _plan(src: StorageNode, dest: StorageNode, include: list[_Pattern], exclude: list[_Pattern]) -> list[_Item]:
     try:
         src_info = src.backend.info(src.path)
@@ -268,12 +283,16 @@ def _plan(src: StorageNode, dest: StorageNode, include: list[_Pattern], exclude:
                 dest_info = None
         if dest_info is not None and dest_info["type"] != "file":
             raise StorageIsADirectoryError(dest.mount_name, dest.path)
+        if dest_info is None:
+            _refuse_file_parents(dest)
         return [_Item(src.basename, src, dest, src_info["size"], src_info, dest_info)]
     existing: dict[str, dict[str, Any]] = {}
     if dest.backend.has_folders and dest.backend.isdir(dest.path):
         existing = dict(_walk(dest))
     elif dest.exists:
         raise StorageOSError(dest.mount_name, dest.path, "Destination exists and is not a folder")
+    else:
+        _refuse_file_parents(dest)
     # Names the destination tree already uses as folders (a file cannot replace one) or as
     # files (a file cannot hold children): known from the one listing, no request per file.
     dest_dirs = {rel.rsplit("/", i)[0] for rel in existing for i in range(1, rel.count("/") + 1)}

@@ -10,7 +10,12 @@ import subprocess
 import pytest
 from conftest import BACKENDS, mount_config, payload, recording_s3_gets, server_for
 
-from genro_storage import StorageConnectionError, StorageManager, StoragePermissionError
+from genro_storage import (
+    StorageConnectionError,
+    StorageManager,
+    StorageNotADirectoryError,
+    StoragePermissionError,
+)
 from genro_storage.errors import CommandError
 from genro_storage.transfer import TransferReport
 
@@ -509,3 +514,20 @@ def test_excluded_folders_stay_behind_even_when_empty(disk_and_memory):
     assert disk_and_memory.node("local:dst/keep/empty").isdir
     assert not disk_and_memory.node("local:dst/node_modules").exists
     assert not disk_and_memory.node("local:dst/lib").exists
+
+
+@pytest.mark.parametrize("dst_kind", BACKENDS)
+def test_copy_below_a_file_is_refused(all_mounts, dst_kind):
+    all_mounts.node(dst_kind, "p").write_bytes(b"a file")
+    for src_kind in BACKENDS:
+        src = all_mounts.node(src_kind, "from", "one.txt")
+        src.write_bytes(b"1")
+        for dest in (f"{dst_kind}:p/{src_kind}.txt", f"{dst_kind}:p/deeper/{src_kind}.txt", f"{dst_kind}:p/"):
+            with pytest.raises(StorageNotADirectoryError) as info:
+                src.copy_to(dest)
+            assert info.value.mount == dst_kind and f"{dst_kind}:p " in str(info.value), dest
+        with pytest.raises(StorageNotADirectoryError) as info:
+            all_mounts.node(src_kind, "from").copy_to(f"{dst_kind}:p/folder")
+        assert info.value.mount == dst_kind
+    assert [child.path for child in all_mounts.node(dst_kind, "").children()] == ["from", "p"]
+    assert all_mounts.node(dst_kind, "p").read_bytes() == b"a file" and not all_mounts.node(dst_kind, "p").isdir
