@@ -8,6 +8,7 @@ close), a move deletes a source file only once its copy is verified, and a re-ru
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import shutil
@@ -220,6 +221,14 @@ def copy_file(src: StorageNode, dest: StorageNode, workers: int | None = None) -
             raise dest._error(exc) from exc
 
 
+def _same_filesystem(fs_a: Any, fs_b: Any) -> bool:
+    """Whether two fsspec filesystems reach the same storage (same class and options;
+    a filesystem that is never shared, like each memory mount's store, only itself)."""
+    if fs_a is fs_b:
+        return True
+    return type(fs_a) is type(fs_b) and type(fs_a).cachable and fs_a.storage_options == fs_b.storage_options
+
+
 def same_file(a: StorageNode, b: StorageNode) -> bool:
     """Whether two nodes on different mounts name the same stored object (overlapping roots)."""
     if a == b:
@@ -231,11 +240,34 @@ def same_file(a: StorageNode, b: StorageNode) -> bool:
         except OSError:
             return False
     fs_a, fs_b = getattr(a.backend, "fs", None), getattr(b.backend, "fs", None)
-    if fs_a is None or fs_b is None or type(fs_a) is not type(fs_b):
-        return False
-    if fs_a is not fs_b and fs_a.storage_options != fs_b.storage_options:
+    if fs_a is None or fs_b is None or not _same_filesystem(fs_a, fs_b):
         return False
     return fs_a._strip_protocol(a.backend.fspath(a.path)) == fs_b._strip_protocol(b.backend.fspath(b.path))
+
+
+def _location(node: StorageNode) -> tuple[Any, str] | None:
+    """Where ``node`` is stored: (its filesystem, None for the OS; its path there)."""
+    ospath = getattr(node.backend, "ospath", None)
+    if ospath is not None:
+        return None, os.path.realpath(ospath(node.path)).replace(os.sep, "/")
+    fs = getattr(node.backend, "fs", None)
+    if fs is None:
+        return None
+    return fs, fs._strip_protocol(node.backend.fspath(node.path)).strip("/")
+
+
+def _is_within(folder: StorageNode, node: StorageNode) -> bool:
+    """Whether ``node`` is ``folder`` or lies below it, also through another mount whose
+    root is inside (or around) ``folder``'s."""
+    if folder._mount is node._mount:
+        return not folder.path or node.path == folder.path or node.path.startswith(folder.path + "/")
+    outer, inner = _location(folder), _location(node)
+    if outer is None or inner is None:
+        return False
+    if (outer[0] is None) != (inner[0] is None) or (outer[0] is not None and not _same_filesystem(outer[0], inner[0])):
+        return False
+    base = outer[1].rstrip("/")
+    return not base or inner[1] == base or inner[1].startswith(base + "/")
 
 
 def _walk(node: StorageNode) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -260,7 +292,9 @@ def _refuse_file_parents(dest: StorageNode) -> None:
             )
 
 
-def _plan(src: StorageNode, dest: StorageNode, include: list[_Pattern], exclude: list[_Pattern]) -> list[_Item]:
+def _plan(
+    src: StorageNode, dest: StorageNode, include: list[_Pattern], exclude: list[_Pattern], move: bool
+) -> list[_Item]:
     try:
         src_info = src.backend.info(src.path)
     except OSError as exc:
@@ -286,6 +320,13 @@ def _plan(src: StorageNode, dest: StorageNode, include: list[_Pattern], exclude:
         if dest_info is None:
             _refuse_file_parents(dest)
         return [_Item(src.basename, src, dest, src_info["size"], src_info, dest_info)]
+    if _is_within(src, dest):
+        raise StorageOSError(
+            src.mount_name,
+            src.path,
+            f"Cannot {'move' if move else 'copy'} the folder {src.fullpath} into itself ({dest.fullpath})",
+            errno.EINVAL,
+        )
     existing: dict[str, dict[str, Any]] = {}
     if dest.backend.has_folders and dest.backend.isdir(dest.path):
         existing = dict(_walk(dest))
@@ -340,7 +381,7 @@ def transfer(
     if move and src.backend.path_is_data:
         raise UnsupportedOperationError("move (the data is the path; use copy_to)", mount=src.mount_name, path=src.path)
     started = time.perf_counter()
-    items = _plan(src, dest, _patterns(include), _patterns(exclude))
+    items = _plan(src, dest, _patterns(include), _patterns(exclude), move)
     single = len(items) == 1 and items[0].src == src
     report = TransferReport(source=src.fullpath, dest=items[0].dest if single else dest, moved=move, dry_run=dry_run)
     if single and items[0].src == items[0].dest:
