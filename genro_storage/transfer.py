@@ -353,6 +353,9 @@ def _plan(
         elif any(existing.get(rel[:i], {}).get("type") == "file" for i in range(len(rel)) if rel[i] == "/"):
             item.conflict = StorageNotADirectoryError(dest.mount_name, item.dest.path, "A parent is a file")
         items.append(item)
+    if not items:
+        # Nothing below the source (or nothing selected): the copy is still a folder.
+        items.append(_Item("", src, dest, 0, src_info, None, folder=True))
     return items
 
 
@@ -382,7 +385,7 @@ def transfer(
         raise UnsupportedOperationError("move (the data is the path; use copy_to)", mount=src.mount_name, path=src.path)
     started = time.perf_counter()
     items = _plan(src, dest, _patterns(include), _patterns(exclude), move)
-    single = len(items) == 1 and items[0].src == src
+    single = len(items) == 1 and items[0].src == src and not items[0].folder  # a file
     report = TransferReport(source=src.fullpath, dest=items[0].dest if single else dest, moved=move, dry_run=dry_run)
     if single and items[0].src == items[0].dest:
         raise StorageOSError(src.mount_name, src.path, "Source and destination are the same file")

@@ -589,3 +589,17 @@ def test_moves_between_two_memory_mounts(disk_and_memory):
     disk_and_memory.node("memory:f.txt").move_to("memory2:f.txt")
     assert _snapshot(disk_and_memory, "memory") == {}
     assert _snapshot(disk_and_memory, "memory2") == {"d/": None, "d/sub/": None, "d/sub/a.txt": b"A", "f.txt": b"F"}
+
+
+@pytest.mark.parametrize("src_kind", BACKENDS)
+def test_empty_folder_copies_and_moves(all_mounts, src_kind):
+    all_mounts.node(src_kind, "empty").mkdir()
+    for dst_kind in BACKENDS:
+        report = all_mounts.node(src_kind, "empty").copy_to(f"{dst_kind}:empty-copy-{src_kind}")
+        assert report.ok and report.copied == []
+        assert all_mounts.node(dst_kind, f"empty-copy-{src_kind}").isdir, dst_kind
+    all_mounts.node(src_kind, "empty").move_to(f"memory:dry-{src_kind}", dry_run=True)
+    assert not all_mounts.node("memory", f"dry-{src_kind}").exists and all_mounts.node(src_kind, "empty").isdir
+    report = all_mounts.node(src_kind, "empty").move_to(f"memory:moved-{src_kind}")
+    assert report.ok and all_mounts.node("memory", f"moved-{src_kind}").isdir
+    assert not all_mounts.node(src_kind, "empty").exists
