@@ -628,7 +628,10 @@ class StorageNode:
     ) -> TransferReport:
         """Move this file or folder to ``dest``: a rename within a backend where it has one;
         across backends each source file is deleted only after its copy is verified
-        (size, and MD5 where both sides know it). Options as :meth:`copy_to`."""
+        (size, and MD5 where both sides know it). A folder move deletes only the files it
+        moved, then the source folders it left empty: files that ``include``/``exclude``
+        left out, or that were written during the move, stay where they are, and so do
+        their folders. Options as :meth:`copy_to`."""
         return transfer(
             self,
             self._as_node(dest),

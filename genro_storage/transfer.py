@@ -394,6 +394,7 @@ def transfer(
     total_bytes = sum(item.size for item in items)
     lock = threading.Lock()
     state = {"files": 0, "bytes": 0}
+    moved_away: list[str] = []  # folders this transfer emptied (or recreated): a move removes them
 
     def tick(item: _Item, copied_bytes: int) -> None:
         with lock:
@@ -410,6 +411,8 @@ def transfer(
             if item.folder:
                 if not dry_run:
                     item.dest.mkdir(parents=True, exist_ok=True)
+                    with lock:
+                        moved_away.append(item.rel)
                 return
             if should_skip(skip, item):
                 if move and not dry_run and not same_file(item.src, item.dest):
@@ -418,6 +421,7 @@ def transfer(
                     item.src.delete()
                 with lock:
                     report.skipped.append(item.rel)
+                    moved_away.append(item.rel.rpartition("/")[0])
                 tick(item, item.size)
                 return
             if dry_run:
@@ -438,6 +442,7 @@ def transfer(
             with lock:
                 report.copied.append(item.rel)
                 report.bytes += item.size
+                moved_away.append(item.rel.rpartition("/")[0])
             tick(item, item.size)
         except Exception as exc:
             translated = translate_exception(exc, item.src.mount_name, item.src.path)
@@ -466,10 +471,34 @@ def transfer(
                 if future.done() and not future.cancelled() and future.exception() is not None:
                     report.elapsed = time.perf_counter() - started
                     raise future.exception()  # type: ignore[misc]
-    if move and not dry_run and not single and not report.failed and src.path and src.exists:
-        src.delete()  # every file is safe at the destination: drop the emptied folders
+    if move and not dry_run and not single:
+        _remove_emptied_folders(src, moved_away)
     report.elapsed = time.perf_counter() - started
     return report
+
+
+def _remove_emptied_folders(src: StorageNode, moved_from: list[str]) -> None:
+    """After a folder move, remove the source folders it emptied, deepest first.
+
+    Only the folders a moved file or folder came from (and the folders above them) are
+    candidates, and each goes only if it is empty now: a file the filters left out, or
+    one written during the move, keeps its folder (never a recursive delete).
+    """
+    folders = {""}
+    for rel in moved_from:
+        parts = rel.split("/") if rel else []
+        folders.update("/".join(parts[:depth]) for depth in range(1, len(parts) + 1))
+    for rel in sorted(folders, key=lambda name: name.count("/") if name else -1, reverse=True):
+        folder = src.child(rel) if rel else src
+        if not folder.path:
+            continue  # a mount's root stays
+        try:
+            folder.backend.rmdir(folder.path)
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # gone already (implied by files that moved), or now a file
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise folder._error(exc) from exc
 
 
 def _verify(item: _Item, skipped: bool = False) -> None:

@@ -603,3 +603,42 @@ def test_empty_folder_copies_and_moves(all_mounts, src_kind):
     report = all_mounts.node(src_kind, "empty").move_to(f"memory:moved-{src_kind}")
     assert report.ok and all_mounts.node("memory", f"moved-{src_kind}").isdir
     assert not all_mounts.node(src_kind, "empty").exists
+
+
+@pytest.mark.parametrize("src_kind", BACKENDS)
+@pytest.mark.parametrize("same_mount", [False, True])
+def test_folder_move_deletes_only_what_it_moved(all_mounts, src_kind, same_mount):
+    for rel, data in {
+        "keep.txt": b"keep",
+        "sub/keep2.txt": b"keep2",
+        "secret.log": b"excluded",
+        "logs/x.log": b"excluded too",
+        "node_modules/m.js": b"excluded folder",
+    }.items():
+        all_mounts.node(src_kind, "src", rel).write_bytes(data)
+    all_mounts.node(src_kind, "src/empty").mkdir()
+    dest = f"{src_kind}:dst" if same_mount else ("local:dst" if src_kind == "memory" else "memory:dst")
+    late = {}
+
+    def write_during_the_move(progress):
+        if progress.files_done == 1 and not late:
+            late["sub/late.txt"] = all_mounts.node(src_kind, "src/sub/late.txt").write_bytes(b"late")
+
+    report = all_mounts.node(src_kind, "src").move_to(
+        dest, exclude=["*.log", "node_modules"], workers=1, progress=write_during_the_move
+    )
+    assert sorted(report.copied) == ["keep.txt", "sub/keep2.txt"] and late
+    left = {k: v for k, v in _snapshot(all_mounts, src_kind).items() if k.startswith("src")}
+    assert left == {
+        "src/": None,
+        "src/logs/": None,
+        "src/logs/x.log": b"excluded too",
+        "src/node_modules/": None,
+        "src/node_modules/m.js": b"excluded folder",
+        "src/secret.log": b"excluded",
+        "src/sub/": None,
+        "src/sub/late.txt": b"late",
+    }
+    moved = all_mounts.node(dest)
+    assert moved.child("keep.txt").read_bytes() == b"keep" and moved.child("empty").isdir
+    assert not moved.child("secret.log").exists and not moved.child("node_modules").exists
