@@ -173,26 +173,114 @@ _TRANSLATIONS: tuple[tuple[type[OSError], type[StorageOSError]], ...] = (
 )
 
 
+#: errno values of a service that cannot be reached, or that dropped the connection.
+_CONNECTION_ERRNOS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ETIMEDOUT,
+        errno.EPIPE,
+    }
+)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from (a client wraps the socket's error)."""
+    found = [exc]
+    while len(found) < 8:
+        inner = found[-1].__cause__ or found[-1].__context__
+        if inner is None or inner in found:
+            break
+        found.append(inner)
+    return found
+
+
+def _is_connection_failure(exc: BaseException) -> bool:
+    for link in _chain(exc):
+        if isinstance(link, (ConnectionError, TimeoutError)):
+            return True
+        if isinstance(link, OSError) and link.errno in _CONNECTION_ERRNOS:
+            return True
+        name = type(link).__name__.lower()
+        if "connect" in name or "timeout" in name:
+            return True
+    return False
+
+
+def _http_status(exc: BaseException) -> int | None:
+    """The HTTP status a client exception carries (botocore, azure-core, gcsfs), if any."""
+    for link in _chain(exc):
+        response = getattr(link, "response", None)
+        if isinstance(response, dict):  # botocore's ClientError
+            code = str(response.get("Error", {}).get("Code", ""))
+            if code in ("AccessDenied", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                return 403
+            if code in ("NoSuchKey", "NoSuchBucket", "NotFound"):
+                return 404
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        else:
+            status = getattr(link, "status_code", None) or getattr(link, "code", None)
+        if isinstance(status, int):
+            return status
+    return None
+
+
+_STATUS_TRANSLATIONS: dict[int, type[StorageOSError]] = {
+    401: StoragePermissionError,
+    403: StoragePermissionError,
+    404: StorageNotFoundError,
+}
+
+
 def translate_oserror(exc: OSError, mount: str, path: str) -> StorageOSError:
     """Return our exception for a builtin ``OSError`` raised by a backend on ``mount:path``."""
     for builtin, ours in _TRANSLATIONS:
         if isinstance(exc, builtin):
             return ours(mount, path, exc.strerror if exc.errno else (str(exc) or None))
+    if _is_connection_failure(exc):
+        return StorageConnectionError(mount, path, exc.strerror or str(exc) or type(exc).__name__)
     return StorageOSError(mount, path, exc.strerror or str(exc) or type(exc).__name__, exc.errno)
 
 
 #: Top-level packages of the clients fsspec backends use: their exceptions are service
-#: failures (unreachable endpoint, throttling), not bugs, and get a mount and a path.
-_CLIENT_PACKAGES = frozenset({"botocore", "aiobotocore", "aiohttp", "google", "azure", "requests", "urllib3"})
+#: failures (unreachable endpoint, throttling, refused credentials), not bugs, and get a
+#: mount and a path.
+_CLIENT_PACKAGES = frozenset(
+    {
+        "adlfs",
+        "aiobotocore",
+        "aiohttp",
+        "azure",
+        "boto3",
+        "botocore",
+        "gcsfs",
+        "google",
+        "requests",
+        "s3fs",
+        "s3transfer",
+        "urllib3",
+    }
+)
 
 
 def translate_exception(exc: BaseException, mount: str, path: str) -> StorageError | None:
-    """Our exception for ``exc`` raised by a backend on ``mount:path``; None for a bug."""
+    """Our exception for ``exc`` raised by a backend on ``mount:path``; None for a bug.
+
+    OS errors keep their kind; a client library's exception becomes
+    :class:`StorageConnectionError` when the service could not be reached (or dropped the
+    connection, or timed out), the permission or not-found error its HTTP status says, or
+    else :class:`StorageOSError`, with the client's message.
+    """
     if isinstance(exc, StorageError):
         return exc
     if isinstance(exc, OSError):
         return translate_oserror(exc, mount, path)
-    if type(exc).__module__.partition(".")[0] in _CLIENT_PACKAGES:
-        kind = StorageConnectionError if "connect" in type(exc).__name__.lower() else StorageOSError
-        return kind(mount, path, f"{type(exc).__name__}: {exc}")
-    return None
+    if type(exc).__module__.partition(".")[0] not in _CLIENT_PACKAGES:
+        return None
+    message = f"{type(exc).__name__}: {exc}"
+    if _is_connection_failure(exc):
+        return StorageConnectionError(mount, path, message)
+    return _STATUS_TRANSLATIONS.get(_http_status(exc) or 0, StorageOSError)(mount, path, message)

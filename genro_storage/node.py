@@ -20,9 +20,8 @@ from .errors import (
     StorageExistsError,
     StorageIsADirectoryError,
     StorageNotFoundError,
-    StorageOSError,
     UnsupportedOperationError,
-    translate_oserror,
+    translate_exception,
 )
 from .paths import join_path
 from .transfer import SkipRule, TransferProgress, TransferReport, transfer
@@ -90,8 +89,14 @@ class StorageNode:
         node._path = path
         return node
 
-    def _error(self, exc: OSError, path: str | None = None) -> StorageOSError:
-        return translate_oserror(exc, self._mount.name, self._path if path is None else path)
+    def _error(self, exc: BaseException, path: str | None = None) -> StorageError:
+        """Our error for ``exc``, raised by the backend on this node (or on ``path``), for
+        the caller to raise ``from exc``: an OS or service failure gets its class, mount
+        and path. An exception that is already ours, or a bug, is re-raised untouched."""
+        translated = translate_exception(exc, self._mount.name, self._path if path is None else path)
+        if translated is None or translated is exc:
+            raise exc
+        return translated
 
     # -- identity ------------------------------------------------------------------------
 
@@ -168,28 +173,28 @@ class StorageNode:
         """The backend's metadata: ``type``, ``size``, ``mtime`` (and ``etag``/``md5`` where known)."""
         try:
             return self._mount.backend.info(self._path)
-        except OSError as exc:
+        except Exception as exc:
             raise self._error(exc) from exc
 
     @property
     def exists(self) -> bool:
         try:
             return self._mount.backend.exists(self._path)
-        except OSError as exc:
+        except Exception as exc:
             raise self._error(exc) from exc
 
     @property
     def isfile(self) -> bool:
         try:
             return self._mount.backend.isfile(self._path)
-        except OSError as exc:
+        except Exception as exc:
             raise self._error(exc) from exc
 
     @property
     def isdir(self) -> bool:
         try:
             return self._mount.backend.isdir(self._path)
-        except OSError as exc:
+        except Exception as exc:
             raise self._error(exc) from exc
 
     @property
@@ -219,9 +224,7 @@ class StorageNode:
         """Hex MD5 of the content: from the service's metadata when it has it, else computed."""
         try:
             return self._mount.backend.md5(self._path)
-        except IsADirectoryError as exc:
-            raise self._error(exc) from exc
-        except OSError as exc:
+        except Exception as exc:
             raise self._error(exc) from exc
 
     @property
@@ -255,7 +258,7 @@ class StorageNode:
                 return f.read()
         try:
             return self._mount.backend.read_bytes(self._path)
-        except OSError as exc:
+        except Exception as exc:
             raise self._error(exc) from exc
 
     def read_text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
@@ -289,7 +292,7 @@ class StorageNode:
                     raw = self._mount.backend.open_version(self._path, version)
                 else:
                     raw = self._mount.backend.open_read(self._path)
-            except OSError as exc:
+            except Exception as exc:
                 raise self._error(exc) from exc
             if _READ_MODES[mode]:
                 return raw
@@ -316,16 +319,14 @@ class StorageNode:
             return AtomicWriter(buffer, commit, buffer.close)
         try:
             writer = backend.open_write(self._path)
-        except OSError as exc:
+        except Exception as exc:
             raise self._error(exc) from exc
         commit = writer._commit
 
         def translated_commit() -> None:
             try:
                 commit()
-            except StorageError:
-                raise
-            except OSError as exc:
+            except Exception as exc:
                 raise self._error(exc) from exc
 
         writer._commit = translated_commit
@@ -339,7 +340,7 @@ class StorageNode:
         mount.require_write(self._path)
         try:
             new_path = mount.backend.write_bytes(self._path, data)
-        except OSError as exc:
+        except Exception as exc:
             raise self._error(exc) from exc
         if new_path is not None:
             self._path = new_path
@@ -379,9 +380,7 @@ class StorageNode:
             if not parents and self._path and not backend.isdir(self.parent._path):
                 raise StorageNotFoundError(mount.name, self._path, "Parent folder does not exist (use parents=True)")
             backend.mkdir(self._path)
-        except StorageError:
-            raise
-        except OSError as exc:
+        except Exception as exc:
             raise self._error(exc) from exc
 
     def delete(self) -> bool:
@@ -400,7 +399,7 @@ class StorageNode:
             mount.backend.delete(self._path)
         except FileNotFoundError:
             return False
-        except OSError as exc:
+        except Exception as exc:
             raise self._error(exc) from exc
         return True
 
@@ -408,7 +407,7 @@ class StorageNode:
         """The nodes in this folder, sorted by name."""
         try:
             names = self._mount.backend.listdir(self._path)
-        except OSError as exc:
+        except Exception as exc:
             raise self._error(exc) from exc
         base = f"{self._path}/" if self._path else ""
         make = self._make
@@ -425,7 +424,7 @@ class StorageNode:
         """The user metadata stored with this file (S3, GCS, Azure)."""
         try:
             return self._mount.backend.get_metadata(self._path)
-        except OSError as exc:
+        except Exception as exc:
             raise self._error(exc) from exc
 
     def set_metadata(
@@ -440,7 +439,7 @@ class StorageNode:
         self._mount.require_write(self._path)
         try:
             self._mount.backend.set_metadata(self._path, dict(metadata or {}), content_type, cache_control)
-        except OSError as exc:
+        except Exception as exc:
             raise self._error(exc) from exc
 
     @property
@@ -449,7 +448,7 @@ class StorageNode:
         read one with ``open('rb', version=...)`` or ``read_bytes(version=...)``."""
         try:
             return self._mount.backend.versions(self._path)
-        except OSError as exc:
+        except Exception as exc:
             raise self._error(exc) from exc
 
     # -- external tools ----------------------------------------------------------------------
@@ -477,7 +476,7 @@ class StorageNode:
                     os.makedirs(os.path.dirname(path), exist_ok=True)
                 elif not os.path.exists(path):
                     raise FileNotFoundError(2, "No such file or directory", path)
-            except OSError as exc:
+            except Exception as exc:
                 raise self._error(exc) from exc
             yield path
             return
@@ -485,19 +484,29 @@ class StorageNode:
         try:
             local = os.path.join(folder, self.basename or "data")
             if mode != "w":
-                try:
-                    reader = self._mount.backend.open_read(self._path)
-                except OSError as exc:
-                    raise self._error(exc) from exc
-                with reader, open(local, "wb") as out:
-                    shutil.copyfileobj(reader, out, CHUNK_SIZE)
+                self._download(local)
             downloaded = _stamp(local)
             yield local
             if writes and os.path.exists(local) and (mode == "w" or _stamp(local) != downloaded):
-                with open(local, "rb") as source, self._open_write() as writer:
-                    shutil.copyfileobj(source, writer, CHUNK_SIZE)
+                self._upload(local)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def _download(self, local: str) -> None:
+        """Copy this file's content into the local file ``local``."""
+        try:
+            with self._mount.backend.open_read(self._path) as reader, open(local, "wb") as out:
+                shutil.copyfileobj(reader, out, CHUNK_SIZE)
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    def _upload(self, local: str) -> None:
+        """Replace this file's content with the local file ``local``, atomically."""
+        with open(local, "rb") as source, self._open_write() as writer:
+            try:
+                shutil.copyfileobj(source, writer, CHUNK_SIZE)
+            except Exception as exc:
+                raise self._error(exc) from exc
 
     def call(self, *args: Any, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
         """Run an external program with every node in ``args`` replaced by a local path.
@@ -548,7 +557,7 @@ class StorageNode:
         if "presign" in backend.capabilities:
             try:
                 return backend.presign(self._path, int(expires_in))
-            except OSError as exc:
+            except Exception as exc:
                 raise self._error(exc) from exc
         return self._manager.url_signer(self._mount.name).url(self._mount.name, self._path, int(expires_in))
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ALL_COMPLETED, FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .backends.base import CHUNK_SIZE
 from .errors import (
@@ -175,6 +174,38 @@ def should_skip(rule: SkipRule, item: _Item) -> bool:
     raise ValueError(f"skip must be one of {SKIP_STRATEGIES}, a callable or None, not {rule!r}")
 
 
+class _Blame:
+    """``with _Blame(node):`` what the block raises becomes our error naming ``node``'s
+    mount and path (OS and service failures; our own errors and bugs pass untouched)."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: StorageNode):
+        self.node = node
+
+    def __enter__(self) -> _Blame:
+        return self
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, Exception):
+            raise self.node._error(exc) from exc
+
+
+class _DestWriter:
+    """The destination's writer, as a download writes to it: a failure to write is the
+    destination's (its mount and path), whatever the download's other failures are."""
+
+    __slots__ = ("writer", "dest")
+
+    def __init__(self, writer: IO[bytes], dest: StorageNode):
+        self.writer = writer
+        self.dest = dest
+
+    def write(self, data: Any) -> int:
+        with _Blame(self.dest):
+            return self.writer.write(data)
+
+
 def copy_file(src: StorageNode, dest: StorageNode, workers: int | None = None) -> None:
     """Copy one file by the fastest path the two backends offer.
 
@@ -182,43 +213,42 @@ def copy_file(src: StorageNode, dest: StorageNode, workers: int | None = None) -
     the store's upload (a bounded parallel multipart upload). From an object store, one
     streamed GET (or ``workers`` parallel ranged GETs) into the destination's writer.
     Otherwise a chunked stream. Every destination writer publishes only on success, so a
-    failure keeps whatever the destination held before.
+    failure keeps whatever the destination held before. A failure names the side it
+    happened on: the source that could not be read, the destination that could not be
+    written.
     """
     src_backend, dest_backend = src.backend, dest.backend
     if src_backend is dest_backend:
         try:
             src_backend.copy(src.path, dest.path)
-        except OSError as exc:
-            raise src._error(exc) from exc
+        except Exception as exc:
+            raise (src if isinstance(exc, FileNotFoundError) else dest)._error(exc) from exc
         return
     upload = getattr(dest_backend, "upload_file", None)
     ospath = getattr(src_backend, "ospath", None)
     if upload is not None and ospath is not None and not dest_backend.path_is_data:
+        local = ospath(src.path)
         try:
-            upload(ospath(src.path), dest.path, workers=workers)
-        except OSError as exc:
-            raise dest._error(exc) from exc
+            upload(local, dest.path, workers=workers)
+        except Exception as exc:
+            reading = isinstance(exc, OSError) and exc.filename == local  # the local file itself
+            raise (src if reading else dest)._error(exc) from exc
         return
     download = getattr(src_backend, "download_fileobj", None)
     if download is not None:
-        writer = dest._open_write()
-        try:
-            with writer:
-                download(src.path, writer, workers=workers)
-        except OSError as exc:
-            raise src._error(exc) from exc
+        with dest._open_write() as writer, _Blame(src):
+            download(src.path, _DestWriter(writer, dest), workers=workers)
         return
-    try:
+    with _Blame(src):
         reader = src_backend.open_read(src.path)
-    except OSError as exc:
-        raise src._error(exc) from exc
-    with reader:
-        writer = dest._open_write()
-        try:
-            with writer:
-                shutil.copyfileobj(reader, writer, CHUNK_SIZE)
-        except OSError as exc:
-            raise dest._error(exc) from exc
+    with reader, dest._open_write() as writer:
+        while True:
+            with _Blame(src):
+                chunk = reader.read(CHUNK_SIZE)
+            if not chunk:
+                break
+            with _Blame(dest):
+                writer.write(chunk)
 
 
 def _same_filesystem(fs_a: Any, fs_b: Any) -> bool:
@@ -273,8 +303,15 @@ def _is_within(folder: StorageNode, node: StorageNode) -> bool:
 def _walk(node: StorageNode) -> Iterator[tuple[str, dict[str, Any]]]:
     try:
         yield from node.backend.walk_files(node.path)
-    except OSError as exc:
+    except Exception as exc:
         raise node._error(exc) from exc
+
+
+def _info_or_none(node: StorageNode) -> dict[str, Any] | None:
+    try:
+        return node.backend.info(node.path)
+    except FileNotFoundError:
+        return None
 
 
 def _refuse_file_parents(dest: StorageNode) -> None:
@@ -295,31 +332,39 @@ def _refuse_file_parents(dest: StorageNode) -> None:
 def _plan(
     src: StorageNode, dest: StorageNode, include: list[_Pattern], exclude: list[_Pattern], move: bool
 ) -> list[_Item]:
-    try:
+    """What to copy: from one listing of the source and one of the destination."""
+    with _Blame(src):
         src_info = src.backend.info(src.path)
-    except OSError as exc:
-        raise src._error(exc) from exc
     if src_info["type"] == "file":
-        if dest.backend.path_is_data:  # base64: writing makes the destination's path
-            return [_Item(src.basename, src, dest, src_info["size"], src_info, None)]
-        dest_info = None
-        try:
-            dest_info = dest.backend.info(dest.path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise dest._error(exc) from exc
-        if dest_info is not None and dest_info["type"] == "directory" and dest.backend.has_folders:
-            dest = dest.child(src.basename)
-            try:
-                dest_info = dest.backend.info(dest.path)
-            except FileNotFoundError:
-                dest_info = None
-        if dest_info is not None and dest_info["type"] != "file":
-            raise StorageIsADirectoryError(dest.mount_name, dest.path)
-        if dest_info is None:
+        return [_plan_file(src, src_info, dest)]
+    return _plan_folder(src, src_info, dest, include, exclude, move)
+
+
+def _plan_file(src: StorageNode, src_info: dict[str, Any], dest: StorageNode) -> _Item:
+    if dest.backend.path_is_data:  # base64: writing makes the destination's path
+        return _Item(src.basename, src, dest, src_info["size"], src_info, None)
+    with _Blame(dest):
+        dest_info = _info_or_none(dest)
+    if dest_info is not None and dest_info["type"] == "directory" and dest.backend.has_folders:
+        dest = dest.child(src.basename)
+        with _Blame(dest):
+            dest_info = _info_or_none(dest)
+    if dest_info is not None and dest_info["type"] != "file":
+        raise StorageIsADirectoryError(dest.mount_name, dest.path)
+    if dest_info is None:
+        with _Blame(dest):
             _refuse_file_parents(dest)
-        return [_Item(src.basename, src, dest, src_info["size"], src_info, dest_info)]
+    return _Item(src.basename, src, dest, src_info["size"], src_info, dest_info)
+
+
+def _plan_folder(
+    src: StorageNode,
+    src_info: dict[str, Any],
+    dest: StorageNode,
+    include: list[_Pattern],
+    exclude: list[_Pattern],
+    move: bool,
+) -> list[_Item]:
     if _is_within(src, dest):
         raise StorageOSError(
             src.mount_name,
@@ -328,12 +373,13 @@ def _plan(
             errno.EINVAL,
         )
     existing: dict[str, dict[str, Any]] = {}
-    if dest.backend.has_folders and dest.backend.isdir(dest.path):
-        existing = dict(_walk(dest))
-    elif dest.exists:
-        raise StorageOSError(dest.mount_name, dest.path, "Destination exists and is not a folder")
-    else:
-        _refuse_file_parents(dest)
+    with _Blame(dest):
+        if dest.backend.has_folders and dest.backend.isdir(dest.path):
+            existing = dict(_walk(dest))
+        elif dest.backend.exists(dest.path):
+            raise StorageOSError(dest.mount_name, dest.path, "Destination exists and is not a folder")
+        else:
+            _refuse_file_parents(dest)
     # Names the destination tree already uses as folders (a file cannot replace one) or as
     # files (a file cannot hold children): known from the one listing, no request per file.
     dest_dirs = {rel.rsplit("/", i)[0] for rel in existing for i in range(1, rel.count("/") + 1)}
@@ -429,8 +475,8 @@ def transfer(
             elif move and item.src.backend is item.dest.backend:
                 try:
                     item.src.backend.move(item.src.path, item.dest.path)  # a rename where there is one
-                except OSError as exc:
-                    raise item.src._error(exc) from exc
+                except Exception as exc:
+                    raise (item.src if isinstance(exc, FileNotFoundError) else item.dest)._error(exc) from exc
             else:
                 if move and same_file(item.src, item.dest):
                     # Two mounts over the same storage: deleting the "source" would delete the copy.
@@ -496,18 +542,18 @@ def _remove_emptied_folders(src: StorageNode, moved_from: list[str]) -> None:
             folder.backend.rmdir(folder.path)
         except (FileNotFoundError, NotADirectoryError):
             pass  # gone already (implied by files that moved), or now a file
-        except OSError as exc:
-            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+        except Exception as exc:
+            if not isinstance(exc, OSError) or exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
                 raise folder._error(exc) from exc
 
 
 def _verify(item: _Item, skipped: bool = False) -> None:
     """Check a copy before its source is deleted: size, and MD5 where both sides know it
     (for a skipped file, always: the skip rule may have looked at less)."""
-    try:
-        info = item.dest.backend.info(item.dest.path)
-    except FileNotFoundError:
-        raise StorageNotFoundError(item.dest.mount_name, item.dest.path, "Copy vanished: source kept") from None
+    with _Blame(item.dest):
+        info = _info_or_none(item.dest)
+    if info is None:
+        raise StorageNotFoundError(item.dest.mount_name, item.dest.path, "Copy vanished: source kept")
     if info["size"] != item.size:
         raise StorageOSError(
             item.dest.mount_name, item.dest.path, f"copy has {info['size']} bytes, source {item.size}: source kept"

@@ -206,3 +206,37 @@ def test_commit_errors_name_mount_and_path(tmp_path):
     with pytest.raises(StorageNotFoundError) as info:
         f.close()
     assert info.value.mount == "l" and info.value.path == "dir/f"
+
+
+def test_client_library_failures_translate_by_kind():
+    """What gcsfs, adlfs and botocore raise when a service is unreachable or refuses becomes
+    our error of the right kind, naming mount and path (no server needed to build them)."""
+    from aiohttp import ClientConnectorError
+    from aiohttp.client_reqrep import ConnectionKey
+    from azure.core.exceptions import ServiceRequestError
+    from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+
+    from genro_storage.errors import StorageConnectionError, StoragePermissionError, translate_exception
+
+    key = ConnectionKey(**{**dict.fromkeys(ConnectionKey._fields), "host": "127.0.0.1", "port": 1, "ssl": True})
+    refused = ConnectionRefusedError(111, "Connect call failed")
+    try:
+        try:
+            raise ClientConnectorError(key, refused)
+        except ClientConnectorError as inner:
+            raise ServiceRequestError("Cannot connect to host", error=inner) from inner
+    except ServiceRequestError as exc:
+        azure_down = exc
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "PutObject")
+    cases = [
+        (ClientConnectorError(key, refused), StorageConnectionError),  # gcsfs, s3fs (aiohttp)
+        (azure_down, StorageConnectionError),
+        (EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), StorageConnectionError),
+        (ReadTimeoutError(endpoint_url="http://127.0.0.1:1"), StorageConnectionError),
+        (denied, StoragePermissionError),
+    ]
+    for exc, kind in cases:
+        translated = translate_exception(exc, "m", "a/b.txt")
+        assert type(translated) is kind, exc
+        assert translated.mount == "m" and translated.path == "a/b.txt" and "m:a/b.txt" in str(translated)
+    assert translate_exception(KeyError("a bug"), "m", "a") is None

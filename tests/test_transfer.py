@@ -345,7 +345,9 @@ def test_copy_survives_s3_server_stopping_midway(tmp_path):
     try:
         with pytest.raises(StorageConnectionError) as info:
             storage.node("local:batch").copy_to("s3:batch", workers=1, progress=stop_after_three)
-        assert isinstance(info.value, ConnectionError) and info.value.mount == "local"
+        # the upload failed: the error names the destination's mount and the file it was writing
+        assert isinstance(info.value, ConnectionError) and info.value.mount == "s3"
+        assert info.value.path == "batch/part-03.bin"
     finally:
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
@@ -642,3 +644,54 @@ def test_folder_move_deletes_only_what_it_moved(all_mounts, src_kind, same_mount
     moved = all_mounts.node(dest)
     assert moved.child("keep.txt").read_bytes() == b"keep" and moved.child("empty").isdir
     assert not moved.child("secret.log").exists and not moved.child("node_modules").exists
+
+
+def test_service_failures_are_storage_errors_naming_mount_and_path(tmp_path):
+    """S3 unreachable: every node call and transfer raises StorageConnectionError (a
+    ConnectionError) naming the S3 mount and the path, never a client library's exception."""
+    from moto.server import ThreadedMotoServer
+
+    from genro_storage.testing import LocalS3
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        s3 = LocalS3(endpoint_url=f"http://{host}:{port}")
+        s3.create_bucket("down")
+        fast_fail = {"config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 2, "read_timeout": 5}}
+        storage = StorageManager(
+            [{"name": "local", "type": "local", "path": str(tmp_path)}, s3.mount("s3", "down", **fast_fail)]
+        )
+        storage.get_backend("s3").fs.retries = 1
+        storage.node("s3:there.txt").write_bytes(b"there")
+        storage.node("local:batch/f.txt").write_bytes(b"f")
+        storage.node("local:big.bin").write_bytes(payload(17 * 2**20))  # a multipart upload
+    finally:
+        server.stop()
+    s3_node = storage.node("s3:docs/x.txt")
+    calls = {
+        "info": lambda: s3_node.info(),
+        "exists": lambda: s3_node.exists,
+        "isdir": lambda: s3_node.isdir,
+        "read_bytes": lambda: s3_node.read_bytes(),
+        "open": lambda: s3_node.open("rb").read(),
+        "write_bytes": lambda: s3_node.write_bytes(b"x"),
+        "children": lambda: storage.node("s3:docs").children(),
+        "mkdir": lambda: storage.node("s3:docs").mkdir(parents=True, exist_ok=True),
+        "delete": lambda: s3_node.delete(),
+        "md5hash": lambda: s3_node.md5hash,
+        "get_metadata": lambda: s3_node.get_metadata(),
+        "copy file to s3": lambda: storage.node("local:batch/f.txt").copy_to("s3:docs/x.txt"),
+        "copy folder to s3": lambda: storage.node("local:batch").copy_to("s3:docs"),
+        "copy from s3": lambda: storage.node("s3:docs/x.txt").copy_to("local:x.txt"),
+    }
+    for name, call in calls.items():
+        with pytest.raises(StorageConnectionError) as info:
+            call()
+        assert isinstance(info.value, ConnectionError) and info.value.mount == "s3", name
+        assert info.value.path.startswith("docs"), name
+    for source, dest in (("local:big.bin", "s3:big.bin"), ("s3:there.txt", "local:there.txt")):
+        with pytest.raises(StorageConnectionError) as info:
+            storage.node(source).copy_to(dest, skip=None)
+        assert info.value.mount == "s3", (source, dest)
