@@ -598,8 +598,13 @@ class StorageNode:
         interrupted copy. ``include``/``exclude`` (a pattern or a list) filter by the path
         relative to this node, as below; ``workers`` sets the thread pool;
         ``on_error='continue'`` collects failures in the report instead of raising;
-        ``dry_run`` reports what would be copied. ``progress`` receives a
-        :class:`TransferProgress` after each file. Returns a :class:`TransferReport`.
+        ``dry_run`` reports what would be copied. Returns a :class:`TransferReport`.
+
+        ``progress`` receives a :class:`TransferProgress` (files and bytes done, of the
+        totals planned) at the start, as each file finishes and, while a large file
+        moves, as its chunks or parts go (at most every 0.1 s). Calls come from the
+        transfer's threads but one at a time, their counts never go backwards, and the
+        last one shows the final totals.
 
         Patterns follow ``.gitignore`` (and rsync): ``*``, ``?`` and ``[abc]`` / ``[!abc]``
         match within one path segment, never across ``/``; ``**`` matches any number of

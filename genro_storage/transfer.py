@@ -84,6 +84,68 @@ class TransferReport:
         return text
 
 
+#: Least seconds between two progress calls made while files are still being copied (a
+#: file finishing is always reported, and so are the final totals).
+PROGRESS_INTERVAL = 0.1
+
+
+class _Progress:
+    """The counts a progress callback sees, fed from every worker (and from the clients'
+    own threads, chunk by chunk), delivered one call at a time, never going backwards."""
+
+    def __init__(self, callback: Callable[[TransferProgress], Any] | None, files_total: int, bytes_total: int):
+        self.callback = callback
+        self.files_total = files_total
+        self.bytes_total = bytes_total
+        self.files = 0
+        self.bytes = 0
+        self.counting = threading.Lock()  # guards the counts
+        self.calling = threading.Lock()  # held during a call: calls never overlap
+        self.delivered: tuple[int, int] | None = None
+        self.last_call = 0.0
+
+    def chunks(self, item: _Item) -> Callable[[int], None] | None:
+        """A callable receiving the bytes of ``item`` as they move (None: nobody listens)."""
+        if self.callback is None:
+            return None
+
+        def moved(count: int) -> None:
+            with self.counting:
+                count = min(count, item.size - item.sent)  # a client rewinding a retry, a file that grew
+                if count <= 0:
+                    return
+                item.sent += count
+                self.bytes += count
+            if time.monotonic() - self.last_call >= PROGRESS_INTERVAL:
+                self.deliver(item.rel, wait=False)  # busy delivering: a later call shows these bytes
+
+        return moved
+
+    def finished(self, item: _Item, copied: bool) -> None:
+        """``item`` is done: copied or skipped (all its bytes count), or failed."""
+        with self.counting:
+            self.files += 1
+            if copied:
+                self.bytes += item.size - item.sent
+                item.sent = item.size
+        self.deliver(item.rel, wait=True)
+
+    def deliver(self, current: str = "", wait: bool = True) -> None:
+        """Call back with the counts as they are now, unless that was the last call."""
+        if self.callback is None or not self.calling.acquire(blocking=wait):
+            return
+        try:
+            with self.counting:
+                counts = (self.files, self.bytes)
+            if counts == self.delivered:
+                return
+            self.delivered = counts
+            self.last_call = time.monotonic()
+            self.callback(TransferProgress(counts[0], self.files_total, counts[1], self.bytes_total, current))
+        finally:
+            self.calling.release()
+
+
 @dataclass
 class _Item:
     rel: str
@@ -94,6 +156,7 @@ class _Item:
     dest_info: dict[str, Any] | None
     conflict: Exception | None = None
     folder: bool = False  # an empty folder, recreated at the destination
+    sent: int = 0  # bytes already reported to the progress callback
 
 
 @dataclass(frozen=True)
@@ -193,20 +256,30 @@ class _Blame:
 
 class _DestWriter:
     """The destination's writer, as a download writes to it: a failure to write is the
-    destination's (its mount and path), whatever the download's other failures are."""
+    destination's (its mount and path), whatever the download's other failures are; the
+    bytes written are reported to ``progress``."""
 
-    __slots__ = ("writer", "dest")
+    __slots__ = ("writer", "dest", "progress")
 
-    def __init__(self, writer: IO[bytes], dest: StorageNode):
+    def __init__(self, writer: IO[bytes], dest: StorageNode, progress: Callable[[int], None] | None):
         self.writer = writer
         self.dest = dest
+        self.progress = progress
 
     def write(self, data: Any) -> int:
         with _Blame(self.dest):
-            return self.writer.write(data)
+            written = self.writer.write(data)
+        if self.progress is not None:
+            self.progress(written)
+        return written
 
 
-def copy_file(src: StorageNode, dest: StorageNode, workers: int | None = None) -> None:
+def copy_file(
+    src: StorageNode,
+    dest: StorageNode,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> None:
     """Copy one file by the fastest path the two backends offer.
 
     Within a backend, its own copy (server-side on S3). A local file to an object store,
@@ -215,12 +288,13 @@ def copy_file(src: StorageNode, dest: StorageNode, workers: int | None = None) -
     Otherwise a chunked stream. Every destination writer publishes only on success, so a
     failure keeps whatever the destination held before. A failure names the side it
     happened on: the source that could not be read, the destination that could not be
-    written.
+    written. ``progress``, if given, receives byte counts as the data moves (a server-side
+    copy may report only at its end).
     """
     src_backend, dest_backend = src.backend, dest.backend
     if src_backend is dest_backend:
         try:
-            src_backend.copy(src.path, dest.path)
+            src_backend.copy(src.path, dest.path, progress=progress)
         except Exception as exc:
             raise (src if isinstance(exc, FileNotFoundError) else dest)._error(exc) from exc
         return
@@ -229,7 +303,7 @@ def copy_file(src: StorageNode, dest: StorageNode, workers: int | None = None) -
     if upload is not None and ospath is not None and not dest_backend.path_is_data:
         local = ospath(src.path)
         try:
-            upload(local, dest.path, workers=workers)
+            upload(local, dest.path, workers=workers, progress=progress)
         except Exception as exc:
             reading = isinstance(exc, OSError) and exc.filename == local  # the local file itself
             raise (src if reading else dest)._error(exc) from exc
@@ -237,7 +311,7 @@ def copy_file(src: StorageNode, dest: StorageNode, workers: int | None = None) -
     download = getattr(src_backend, "download_fileobj", None)
     if download is not None:
         with dest._open_write() as writer, _Blame(src):
-            download(src.path, _DestWriter(writer, dest), workers=workers)
+            download(src.path, _DestWriter(writer, dest, progress), workers=workers)
         return
     with _Blame(src):
         reader = src_backend.open_read(src.path)
@@ -249,6 +323,8 @@ def copy_file(src: StorageNode, dest: StorageNode, workers: int | None = None) -
                 break
             with _Blame(dest):
                 writer.write(chunk)
+            if progress is not None:
+                progress(len(chunk))
 
 
 def _same_filesystem(fs_a: Any, fs_b: Any) -> bool:
@@ -437,18 +513,9 @@ def transfer(
         raise StorageOSError(src.mount_name, src.path, "Source and destination are the same file")
 
     total_files = sum(not item.folder for item in items)
-    total_bytes = sum(item.size for item in items)
+    counts = _Progress(progress, total_files, sum(item.size for item in items))
     lock = threading.Lock()
-    state = {"files": 0, "bytes": 0}
     moved_away: list[str] = []  # folders this transfer emptied (or recreated): a move removes them
-
-    def tick(item: _Item, copied_bytes: int) -> None:
-        with lock:
-            state["files"] += 1
-            state["bytes"] += copied_bytes
-            snapshot = TransferProgress(state["files"], total_files, state["bytes"], total_bytes, item.rel)
-        if progress is not None:
-            progress(snapshot)
 
     def run(item: _Item) -> None:
         try:
@@ -468,7 +535,7 @@ def transfer(
                 with lock:
                     report.skipped.append(item.rel)
                     moved_away.append(item.rel.rpartition("/")[0])
-                tick(item, item.size)
+                counts.finished(item, copied=True)
                 return
             if dry_run:
                 pass
@@ -481,7 +548,7 @@ def transfer(
                 if move and same_file(item.src, item.dest):
                     # Two mounts over the same storage: deleting the "source" would delete the copy.
                     raise StorageOSError(item.src.mount_name, item.src.path, "Source and destination are the same file")
-                copy_file(item.src, item.dest, workers if single else None)
+                copy_file(item.src, item.dest, workers if single else None, counts.chunks(item))
                 if move:
                     _verify(item)
                     item.src.delete()
@@ -489,7 +556,7 @@ def transfer(
                 report.copied.append(item.rel)
                 report.bytes += item.size
                 moved_away.append(item.rel.rpartition("/")[0])
-            tick(item, item.size)
+            counts.finished(item, copied=True)
         except Exception as exc:
             translated = translate_exception(exc, item.src.mount_name, item.src.path)
             if translated is not None and translated is not exc:
@@ -497,12 +564,11 @@ def transfer(
                 exc = translated
             with lock:
                 report.failed.append((item.rel, exc))
-            tick(item, 0)
+            counts.finished(item, copied=False)
             if on_error == "raise":
                 raise exc from exc.__cause__
 
-    if progress is not None:
-        progress(TransferProgress(0, total_files, 0, total_bytes))
+    counts.deliver()
     pool_size = workers if workers is not None else (1 if total_files <= 1 else 8)
     if pool_size <= 1:
         for item in items:
@@ -519,6 +585,7 @@ def transfer(
                     raise future.exception()  # type: ignore[misc]
     if move and not dry_run and not single:
         _remove_emptied_folders(src, moved_away)
+    counts.deliver()  # the final totals, if a call skipped while busy has not shown them
     report.elapsed = time.perf_counter() - started
     return report
 

@@ -141,10 +141,10 @@ def test_interrupted_copy_resumes(all_mounts, monkeypatch):
     real = transfer_module.copy_file
     done = []
 
-    def flaky(src, dest, workers=None):
+    def flaky(src, dest, workers=None, progress=None):
         if len(done) == 2:
             raise ConnectionError("network went away")
-        real(src, dest, workers)
+        real(src, dest, workers, progress)
         done.append(src.path)
 
     monkeypatch.setattr(transfer_module, "copy_file", flaky)
@@ -162,10 +162,10 @@ def test_on_error_continue_collects_failures(all_mounts, monkeypatch):
 
     real = transfer_module.copy_file
 
-    def fail_bins(src, dest, workers=None):
+    def fail_bins(src, dest, workers=None, progress=None):
         if src.suffix == ".bin":
             raise OSError("disk full")
-        real(src, dest, workers)
+        real(src, dest, workers, progress)
 
     monkeypatch.setattr(transfer_module, "copy_file", fail_bins)
     report = all_mounts.node("memory:src").copy_to("local:dst", on_error="continue")
@@ -224,7 +224,7 @@ def test_move_keeps_source_when_destination_write_fails(all_mounts):
     backend = all_mounts.get_backend("s3")
     original = backend.upload_file
 
-    def broken_upload(local_path, path, workers=None):
+    def broken_upload(local_path, path, workers=None, progress=None):
         raise ConnectionError("upload failed")
 
     backend.upload_file = broken_upload
@@ -338,9 +338,12 @@ def test_copy_survives_s3_server_stopping_midway(tmp_path):
     storage.node("s3:batch/part-09.bin").write_bytes(b"old content of the last part")
     storage.get_backend("s3").fs.retries = 1
 
+    stopped = []
+
     def stop_after_three(progress):
-        if progress.files_done == 3:
+        if progress.files_done == 3 and not stopped:
             server.stop()
+            stopped.append(True)
 
     try:
         with pytest.raises(StorageConnectionError) as info:
@@ -695,3 +698,59 @@ def test_service_failures_are_storage_errors_naming_mount_and_path(tmp_path):
         with pytest.raises(StorageConnectionError) as info:
             storage.node(source).copy_to(dest, skip=None)
         assert info.value.mount == "s3", (source, dest)
+
+
+@pytest.mark.parametrize(
+    ("source", "dest", "workers"),
+    [
+        ("local:big.bin", "memory:big.bin", None),  # a stream
+        ("local:big.bin", "local:copy.bin", None),  # within the local backend
+        ("memory:big.bin", "local:big.bin", None),
+        ("local:big.bin", "s3:big.bin", None),  # a multipart upload
+        ("local:big.bin", "azure:big.bin", None),  # staged blocks
+        ("s3:big.bin", "local:big.bin", None),  # one streamed GET
+        ("s3:big.bin", "local:big.bin", 4),  # parallel ranged GETs
+    ],
+)
+def test_progress_moves_while_a_large_file_copies(all_mounts, monkeypatch, source, dest, workers):
+    import genro_storage.transfer as transfer_module
+
+    monkeypatch.setattr(transfer_module, "PROGRESS_INTERVAL", 0)  # every chunk: the test sees them all
+    size = 25 * 2**20  # above S3's multipart threshold, three 8 MiB parts and some
+    all_mounts.node(source).write_bytes(payload(size))
+    events = []
+    all_mounts.node(source).copy_to(dest, progress=events.append, workers=workers)
+    during = [e.bytes_done for e in events if e.files_done == 0 and 0 < e.bytes_done < size]
+    assert len(during) >= 3, [(e.files_done, e.bytes_done) for e in events]
+    assert [e.bytes_done for e in events] == sorted(e.bytes_done for e in events)
+    last = events[-1]
+    assert (last.files_done, last.files_total, last.bytes_done, last.bytes_total) == (1, 1, size, size)
+
+
+def test_progress_calls_never_overlap_nor_go_backwards(disk_and_memory, monkeypatch):
+    import threading
+    import time
+
+    import genro_storage.transfer as transfer_module
+
+    monkeypatch.setattr(transfer_module, "PROGRESS_INTERVAL", 0)
+    sizes = [3 * 2**20, 2**20, 5000, 70_000, 0, 12, 2**20 + 1, 4096]
+    for i, size in enumerate(sizes):
+        disk_and_memory.node("memory", "src", f"f{i}.bin").write_bytes(payload(size))
+    guard, running, overlaps, seen = threading.Lock(), [0], [0], []
+
+    def slow_bar(progress):
+        with guard:
+            running[0] += 1
+            overlaps[0] = max(overlaps[0], running[0])
+        if progress.files_done == 1:
+            time.sleep(0.2)  # a slow redraw: the other workers keep going meanwhile
+        seen.append((progress.files_done, progress.bytes_done))
+        with guard:
+            running[0] -= 1
+
+    disk_and_memory.node("memory:src").copy_to("local:dst", workers=4, progress=slow_bar)
+    assert overlaps[0] == 1
+    assert [files for files, _ in seen] == sorted(files for files, _ in seen)
+    assert [done for _, done in seen] == sorted(done for _, done in seen)
+    assert seen[-1] == (len(sizes), sum(sizes))

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import io
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import IO, Any
@@ -163,11 +163,20 @@ class AzureBackend(BucketBackend):
             f.write(data)
         return None
 
-    def upload_file(self, local_path: str, path: str, workers: int | None = None) -> None:
-        """Upload a local file in staged blocks (parallel on the SDK's side), committed at the end."""
+    def upload_file(
+        self,
+        local_path: str,
+        path: str,
+        workers: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Upload a local file in staged blocks, committed at the end; ``progress``
+        receives each block's size once it is staged."""
         with open(local_path, "rb") as source, self.open_write(path) as target:
             while chunk := source.read(BLOCK_SIZE):
                 target.write(chunk)
+                if progress is not None:
+                    progress(len(chunk))
 
     def _put_marker(self, path: str) -> None:
         # Azure's own folder marker (ADLS, the portal, adlfs): an empty blob flagged hdi_isfolder.

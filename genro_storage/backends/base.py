@@ -282,11 +282,17 @@ class StorageBackend:
         """A URL the service signs, valid ``expires_in`` seconds."""
         raise self.unsupported("presigned URLs", path)
 
-    def copy(self, src: str, dst: str) -> None:
-        """Copy a file within this backend (override with a server-side copy)."""
+    def copy(self, src: str, dst: str, progress: Callable[[int], None] | None = None) -> None:
+        """Copy a file within this backend (override with a server-side copy).
+
+        ``progress``, when given, is called with each number of bytes copied; a copy the
+        service makes by itself may never call it.
+        """
         with self.open_read(src) as reader, self.open_write(dst) as writer:
             while chunk := reader.read(CHUNK_SIZE):
                 writer.write(chunk)
+                if progress is not None:
+                    progress(len(chunk))
 
     def move(self, src: str, dst: str) -> None:
         """Move a file within this backend (override with a rename); the copy completes first."""

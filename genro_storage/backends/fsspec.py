@@ -372,8 +372,8 @@ class FsspecBackend(StorageBackend):
         """Remove the folder ``path``, known to be empty."""
         self.fs.rmdir(self.fspath(path))
 
-    def copy(self, src: str, dst: str) -> None:
-        self.fs.cp_file(self.fspath(src), self.fspath(dst))
+    def copy(self, src: str, dst: str, progress: Callable[[int], None] | None = None) -> None:
+        self.fs.cp_file(self.fspath(src), self.fspath(dst))  # server-side: no bytes to count here
         self.fs.invalidate_cache(self.fspath(dst))
 
     def move(self, src: str, dst: str) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from ..errors import StorageConfigError, StoragePathError
-from .base import AtomicWriter, StorageBackend
+from .base import CHUNK_SIZE, AtomicWriter, StorageBackend
 
 __all__ = ["LocalBackend"]
 
@@ -277,13 +277,16 @@ class LocalBackend(StorageBackend):
             raise PermissionError(1, "Refusing to remove the root of a mount", full)
         os.rmdir(full)  # refuses (ENOTEMPTY) anything holding a file, even one being written
 
-    def copy(self, src: str, dst: str) -> None:
+    def copy(self, src: str, dst: str, progress: Callable[[int], None] | None = None) -> None:
         source = self._resolve(src)[0]
         full = self._prepare_write(dst)
         tmp, fd = self._create_tmp(full)
-        os.close(fd)
         try:
-            shutil.copyfile(source, tmp)
+            if progress is None:
+                os.close(fd)
+                shutil.copyfile(source, tmp)  # the kernel's copy where there is one
+            else:
+                _copy_reporting(source, fd, progress)
             shutil.copystat(source, tmp)
             os.replace(tmp, full)
         except BaseException:
@@ -306,6 +309,15 @@ class LocalBackend(StorageBackend):
             # Another device, for one: copy (atomically) then delete.
             self.copy(src, dst)
             os.unlink(source)
+
+
+def _copy_reporting(source: str, fd: int, progress: Callable[[int], None]) -> None:
+    """Copy the file ``source`` into the open descriptor ``fd`` (closed at the end) in
+    chunks, reporting each chunk's size."""
+    with open(fd, "wb") as out, open(source, "rb") as reader:
+        while chunk := reader.read(CHUNK_SIZE):
+            out.write(chunk)
+            progress(len(chunk))
 
 
 def _unlink_quietly(path: str) -> None:

@@ -9,9 +9,11 @@ boto3 is installed. Both clients share the mount's credentials and endpoint.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import IO, Any
+
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
 from .base import CHUNK_SIZE
 from .buckets import BucketBackend, content_type_header
@@ -22,6 +24,17 @@ __all__ = ["S3Backend"]
 PART_SIZE = 8 * 2**20
 #: Objects at least this large are uploaded as a parallel multipart upload.
 MULTIPART_THRESHOLD = 16 * 2**20
+
+
+class _FsspecProgress(Callback):
+    """fsspec's callback protocol, forwarding each byte increment to ``progress``."""
+
+    def __init__(self, progress: Callable[[int], None]):
+        super().__init__()
+        self.progress = progress
+
+    def relative_update(self, inc: int = 1) -> None:
+        self.progress(inc)
 
 
 class S3Backend(BucketBackend):
@@ -154,12 +167,22 @@ class S3Backend(BucketBackend):
             use_threads=(workers or 10) > 1,
         )
 
-    def upload_file(self, local_path: str, path: str, workers: int | None = None) -> None:
+    def upload_file(
+        self,
+        local_path: str,
+        path: str,
+        workers: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         """Upload a local file: one PUT when small, else a bounded parallel multipart upload
-        that S3 publishes only once complete (a failure leaves the previous object)."""
+        that S3 publishes only once complete (a failure leaves the previous object).
+        ``progress`` receives byte counts as parts go (from the transfer's threads)."""
         client = self.client
         if client is None:
-            self.fs.put_file(local_path, self.fspath(path), chunksize=PART_SIZE, max_concurrency=workers or 8)
+            callback = _FsspecProgress(progress) if progress is not None else DEFAULT_CALLBACK
+            self.fs.put_file(
+                local_path, self.fspath(path), callback=callback, chunksize=PART_SIZE, max_concurrency=workers or 8
+            )
         elif os.path.getsize(local_path) < MULTIPART_THRESHOLD:
             # One PUT: the transfer manager's thread pool costs more than it saves here.
             with open(local_path, "rb") as f:
@@ -171,6 +194,7 @@ class S3Backend(BucketBackend):
                 self.key(path),
                 Config=self._transfer_config(workers),
                 ExtraArgs=content_type_header(path),
+                Callback=progress,
             )
         self.fs.invalidate_cache(self.fspath(path))
 
