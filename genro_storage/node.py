@@ -20,6 +20,7 @@ from .errors import (
     StorageExistsError,
     StorageIsADirectoryError,
     StorageNotFoundError,
+    StoragePermissionError,
     UnsupportedOperationError,
     translate_exception,
 )
@@ -45,12 +46,13 @@ _ENCODED_TYPES = {
 _WRITE_MODES = {"w": False, "wt": False, "wb": True}
 
 
-def _stamp(path: str) -> tuple[int, int] | None:
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    """What changes when a program writes ``path`` (in place, or by renaming over it)."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
         return None
-    return st.st_size, st.st_mtime_ns
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 class _TextWriter(io.TextIOWrapper):
@@ -461,7 +463,10 @@ class StorageNode:
         own path, with no copy. Other mounts download to a temporary file on enter
         (``'r'``/``'rw'``) and, in write modes, upload it back on a clean exit (never
         after an exception; in ``'rw'`` only if it changed); the temporary file is always
-        removed.
+        removed. Write modes need a writable mount (``StoragePermissionError`` at once);
+        a path given in mode ``'r'`` must only be read: on a local mount it is the file
+        itself (:meth:`call`, which cannot know what a program writes, protects readonly
+        mounts with a copy).
         """
         if mode not in ("r", "w", "rw"):
             raise ValueError(f"local_path() mode must be 'r', 'w' or 'rw', not {mode!r}")
@@ -492,6 +497,31 @@ class StorageNode:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
+    @contextmanager
+    def _program_path(self) -> Iterator[str]:
+        """The local path :meth:`call` gives a program for this node, which the program
+        may read or write; on a readonly mount, a copy whose changes are refused."""
+        if self._mount.can_write:
+            with self.local_path("rw" if self.exists else "w") as path:
+                yield path
+            return
+        if not self.exists:
+            self._mount.require_write(self._path)  # an output on a readonly mount
+        folder = tempfile.mkdtemp(prefix="genro-storage-")
+        try:
+            local = os.path.join(folder, self.basename or "data")
+            self._download(local)
+            before = _stamp(local)
+            yield local
+            if _stamp(local) != before:
+                raise StoragePermissionError(
+                    self._mount.name,
+                    self._path,
+                    f"mount {self._mount.name!r} is readonly: the program changed this file, the change was not saved",
+                )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
     def _download(self, local: str) -> None:
         """Copy this file's content into the local file ``local``."""
         try:
@@ -511,8 +541,12 @@ class StorageNode:
     def call(self, *args: Any, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
         """Run an external program with every node in ``args`` replaced by a local path.
 
-        Nodes that exist are downloaded first; afterwards, any node whose local file the
-        program created or changed is uploaded. ``kwargs`` go to ``subprocess.run``
+        Nodes that exist are downloaded first (local mounts give their own path);
+        afterwards, any node whose local file the program created or changed is uploaded.
+        Readonly mounts are never changed: a node there that does not exist yet (an output)
+        is refused with :class:`~genro_storage.errors.StoragePermissionError` before the
+        program runs, and an existing one is handed as a temporary copy; if the program
+        changed that copy, ``StoragePermissionError`` says the change was not saved. ``kwargs`` go to ``subprocess.run``
         (``capture_output``, ``text``, ``env``, ``cwd``, ``timeout``, ``input``...); stderr is
         captured unless you redirect it. A non-zero exit always raises
         :class:`~genro_storage.errors.CommandError` (a ``CalledProcessError`` carrying
@@ -522,9 +556,7 @@ class StorageNode:
         with ExitStack() as stack:
             paths: dict[StorageNode, str] = {}
             for node in dict.fromkeys(arg for arg in args if isinstance(arg, StorageNode)):
-                exists = node.exists
-                mode = ("rw" if node._mount.can_write else "r") if exists else "w"
-                paths[node] = stack.enter_context(node.local_path(mode))
+                paths[node] = stack.enter_context(node._program_path())
             argv = [paths[arg] if isinstance(arg, StorageNode) else os.fspath(arg) for arg in args]
             kwargs.pop("check", None)  # a failure always raises, with the program's stderr
             if not kwargs.get("capture_output"):

@@ -754,3 +754,29 @@ def test_progress_calls_never_overlap_nor_go_backwards(disk_and_memory, monkeypa
     assert [files for files, _ in seen] == sorted(files for files, _ in seen)
     assert [done for _, done in seen] == sorted(done for _, done in seen)
     assert seen[-1] == (len(sizes), sum(sizes))
+
+
+def test_call_never_changes_a_readonly_mount(tmp_path):
+    storage = StorageManager(
+        [
+            {"name": "rw", "type": "local", "path": str(tmp_path / "root")},
+            {"name": "rolocal", "type": "local", "path": str(tmp_path / "root"), "permissions": "readonly"},
+            {"name": "romemory", "type": "memory", "permissions": "readonly"},
+        ]
+    )
+    storage.node("rw:in.txt").write("b\na\n")
+    storage.get_backend("romemory").write_bytes("in.txt", b"b\na\n")
+    for mount in ("rolocal", "romemory"):
+        node = storage.node(mount, "in.txt")
+        with pytest.raises(StoragePermissionError) as info:
+            node.call("sort", "-o", node, node)  # the program sorts the file in place
+        assert info.value.mount == mount and info.value.path == "in.txt"
+        assert node.read() == "b\na\n", mount
+        assert node.call("sort", node, capture_output=True, text=True).stdout == "a\nb\n"  # reading is fine
+        ran = tmp_path / f"ran-{mount}"
+        with pytest.raises(StoragePermissionError):  # a new file there: refused before the program runs
+            node.call("sh", "-c", 'touch "$0"; sort "$1" > "$2"', str(ran), node, storage.node(mount, "out.txt"))
+        assert not ran.exists() and not storage.node(mount, "out.txt").exists
+    with pytest.raises(StoragePermissionError):
+        with storage.node("romemory:in.txt").local_path("rw"):
+            pass
