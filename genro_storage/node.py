@@ -543,15 +543,17 @@ class StorageNode:
 
         Nodes that exist are downloaded first (local mounts give their own path);
         afterwards, any node whose local file the program created or changed is uploaded.
-        Readonly mounts are never changed: a node there that does not exist yet (an output)
-        is refused with :class:`~genro_storage.errors.StoragePermissionError` before the
-        program runs, and an existing one is handed as a temporary copy; if the program
-        changed that copy, ``StoragePermissionError`` says the change was not saved. ``kwargs`` go to ``subprocess.run``
-        (``capture_output``, ``text``, ``env``, ``cwd``, ``timeout``, ``input``...); stderr is
-        captured unless you redirect it. A non-zero exit always raises
-        :class:`~genro_storage.errors.CommandError` (a ``CalledProcessError`` carrying
-        ``returncode``, ``stdout``, ``stderr``, with the program's stderr in its message),
-        whatever ``check`` says, and uploads nothing. Returns the ``CompletedProcess``.
+        Readonly mounts are never changed: a node there that does not exist yet (an
+        output) is refused with :class:`~genro_storage.errors.StoragePermissionError`
+        before the program runs, and an existing one is handed as a temporary copy; if the
+        program changed that copy, ``StoragePermissionError`` says the change was not saved.
+
+        ``kwargs`` go to ``subprocess.run`` (``capture_output``, ``text``, ``env``,
+        ``cwd``, ``timeout``, ``input``...); stderr is captured unless you redirect it. A
+        non-zero exit always raises :class:`~genro_storage.errors.CommandError` (a
+        ``CalledProcessError`` carrying ``returncode``, ``stdout``, ``stderr``, with the
+        program's stderr in its message), whatever ``check`` says, and uploads nothing.
+        Returns the ``CompletedProcess``.
         """
         with ExitStack() as stack:
             paths: dict[StorageNode, str] = {}

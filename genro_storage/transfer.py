@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .backends.base import CHUNK_SIZE
 from .errors import (
+    StorageError,
     StorageIsADirectoryError,
     StorageNotADirectoryError,
     StorageNotFoundError,
@@ -250,8 +251,10 @@ class _Blame:
         return self
 
     def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
-        if isinstance(exc, Exception):
-            raise self.node._error(exc) from exc
+        if isinstance(exc, Exception) and not isinstance(exc, StorageError):
+            translated = translate_exception(exc, self.node.mount_name, self.node.path)
+            if translated is not None:
+                raise translated from exc
 
 
 class _DestWriter:
