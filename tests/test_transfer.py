@@ -777,6 +777,7 @@ def test_call_never_changes_a_readonly_mount(tmp_path):
         with pytest.raises(StoragePermissionError):  # a new file there: refused before the program runs
             node.call("sh", "-c", 'touch "$0"; sort "$1" > "$2"', str(ran), node, storage.node(mount, "out.txt"))
         assert not ran.exists() and not storage.node(mount, "out.txt").exists
-    with pytest.raises(StoragePermissionError):
-        with storage.node("romemory:in.txt").local_path("rw"):
-            pass
+    for spec, mode in (("romemory:in.txt", "rw"), ("rolocal:in.txt", "w"), ("rolocal:in.txt", "rw")):
+        with pytest.raises(StoragePermissionError):
+            with storage.node(spec).local_path(mode):
+                pass
