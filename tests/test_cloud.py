@@ -179,3 +179,32 @@ def test_azure_sas_url(azure_options):
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(tampered, timeout=30)
     assert info.value.code == 403
+
+
+def test_s3_small_uploads_skip_the_100_continue_round_trip(s3_server, tmp_path):
+    # A folder of small files waits on one "100 Continue" per object otherwise; a large single
+    # PUT keeps asking, so a server can still refuse it before the body is sent.
+    storage = StorageManager(
+        [s3_server.mount("c", BUCKET, prefix="expect"), {"name": "disk", "type": "local", "path": str(tmp_path)}]
+    )
+    (tmp_path / "small").mkdir()
+    for index in range(3):
+        (tmp_path / "small" / f"f{index}.txt").write_bytes(b"x" * 4096)
+    (tmp_path / "large.bin").write_bytes(b"y" * (2 * 1024 * 1024))
+    client = storage.get_backend("c").client
+    expects: list = []
+
+    def record(request, **_):
+        expects.append((len(request.body) if isinstance(request.body, bytes) else None, request.headers.get("Expect")))
+
+    client.meta.events.register("before-send.s3.PutObject", record)
+    try:
+        storage.node("disk:small").copy_to("c:small")
+        storage.node("disk:large.bin").copy_to("c:large.bin")
+    finally:
+        client.meta.events.unregister("before-send.s3.PutObject", record)
+    assert len(expects) == 4
+    assert [value for _, value in expects[:3]] == [None, None, None]
+    assert expects[3][1] in ("100-continue", b"100-continue")
+    assert storage.node("c:small/f2.txt").read_bytes() == b"x" * 4096
+    assert storage.node("c:large.bin").size == 2 * 1024 * 1024
