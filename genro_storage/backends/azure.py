@@ -154,7 +154,7 @@ class AzureBackend(BucketBackend):
     def _committing(self, path: str, commit: Any) -> Any:
         def run() -> None:
             commit()
-            self.fs.invalidate_cache(self.fspath(path))
+            self.forget(self.fspath(path))
 
         return run
 
@@ -215,7 +215,7 @@ class AzureBackend(BucketBackend):
                 if cache_control is not None:
                     settings.cache_control = cache_control
                 blob.set_http_headers(content_settings=settings)
-        self.fs.invalidate_cache(self.fspath(path))
+        self.forget(self.fspath(path))
 
     def versions(self, path: str) -> list[dict[str, Any]]:
         container = self.service.get_container_client(self.bucket)

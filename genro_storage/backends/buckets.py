@@ -108,7 +108,7 @@ class BucketBackend(FsspecBackend):
                 # Object stores would hold 'f' and 'f/g/' side by side; disks cannot.
                 raise NotADirectoryError(20, "Not a directory", ancestor)
         self._put_marker(path)
-        self.fs.invalidate_cache(full)
+        self.forget(full)
 
     def _put_marker(self, path: str) -> None:
         self.fs.pipe_file(self.fspath(path) + "/", b"")

@@ -186,6 +186,12 @@ class FsspecBackend(StorageBackend):
             return resolved.rstrip("/")
         return value
 
+    def forget(self, full: str) -> None:
+        """Drop ``full`` and the folders above it from the filesystem's listing cache, after a
+        change (nothing to do while the cache is empty: a bulk upload pays nothing)."""
+        if self.fs.dircache:
+            self.fs.invalidate_cache(full)
+
     def fspath(self, path: str) -> str:
         """The path of ``path`` as the filesystem knows it."""
         root = self.root
@@ -321,7 +327,7 @@ class FsspecBackend(StorageBackend):
     def write_bytes(self, path: str, data: bytes) -> None:
         full = self._writable_path(path)
         self.fs.pipe_file(full, bytes(data))
-        self.fs.invalidate_cache(full)
+        self.forget(full)
         return None
 
     def mkdir(self, path: str) -> None:
@@ -340,7 +346,7 @@ class FsspecBackend(StorageBackend):
             self._delete_tree(path)
         else:
             self.fs.rm_file(full)
-        self.fs.invalidate_cache(full)
+        self.forget(full)
 
     def _delete_tree(self, path: str) -> None:
         full = self.fspath(path)
@@ -366,7 +372,7 @@ class FsspecBackend(StorageBackend):
         if self.listdir(path):
             raise OSError(errno.ENOTEMPTY, "Directory not empty", self.fspath(path))
         self._remove_empty_folder(path)
-        self.fs.invalidate_cache(self.fspath(path))
+        self.forget(self.fspath(path))
 
     def _remove_empty_folder(self, path: str) -> None:
         """Remove the folder ``path``, known to be empty."""
@@ -374,7 +380,7 @@ class FsspecBackend(StorageBackend):
 
     def copy(self, src: str, dst: str, progress: Callable[[int], None] | None = None) -> None:
         self.fs.cp_file(self.fspath(src), self.fspath(dst))  # server-side: no bytes to count here
-        self.fs.invalidate_cache(self.fspath(dst))
+        self.forget(self.fspath(dst))
 
     def move(self, src: str, dst: str) -> None:
         source, target = self.fspath(src), self.fspath(dst)
@@ -384,8 +390,8 @@ class FsspecBackend(StorageBackend):
         else:
             self.fs.cp_file(source, target)
             self.fs.rm_file(source)
-        self.fs.invalidate_cache(source)
-        self.fs.invalidate_cache(target)
+        self.forget(source)
+        self.forget(target)
 
 
 class HttpBackend(FsspecBackend):

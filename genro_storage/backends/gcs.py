@@ -54,7 +54,7 @@ class GCSBackend(BucketBackend):
         merged = {**self.get_metadata(path), **metadata}
         fixed = {"cache_control": cache_control} if cache_control is not None else None
         self.fs.setxattrs(self.fspath(path), content_type=content_type, fixed_key_metadata=fixed, **merged)
-        self.fs.invalidate_cache(self.fspath(path))
+        self.forget(self.fspath(path))
 
     def versions(self, path: str) -> list[dict[str, Any]]:
         full = self.fspath(path)

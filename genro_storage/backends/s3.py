@@ -190,10 +190,9 @@ class S3Backend(BucketBackend):
             self.fs.put_file(
                 local_path, self.fspath(path), callback=callback, chunksize=PART_SIZE, max_concurrency=workers or 8
             )
-        elif os.path.getsize(local_path) < MULTIPART_THRESHOLD:
+        elif (small := _read_if_small(local_path)) is not None:
             # One PUT: the transfer manager's thread pool costs more than it saves here.
-            with open(local_path, "rb") as f:
-                client.put_object(Bucket=self.bucket, Key=self.key(path), Body=f.read(), **content_type_header(path))
+            client.put_object(Bucket=self.bucket, Key=self.key(path), Body=small, **content_type_header(path))
         else:
             client.upload_file(
                 local_path,
@@ -203,7 +202,7 @@ class S3Backend(BucketBackend):
                 ExtraArgs=content_type_header(path),
                 Callback=progress,
             )
-        self.fs.invalidate_cache(self.fspath(path))
+        self.forget(self.fspath(path))
 
     def download_fileobj(self, path: str, fileobj: IO[bytes], workers: int | None = None) -> None:
         """Write the object to ``fileobj``: one streamed GET, or ``workers`` parallel ranged
@@ -266,3 +265,11 @@ def _send_small_bodies_at_once(request: Any, **kwargs: Any) -> None:
     size = len(body) if isinstance(body, (bytes, bytearray)) else determine_content_length(body)
     if size is not None and size <= SMALL_PUT:
         del request.headers["Expect"]
+
+
+def _read_if_small(local_path: str) -> bytes | None:
+    """The content of a file below the multipart threshold (None for a larger one)."""
+    with open(local_path, "rb") as f:
+        if os.fstat(f.fileno()).st_size >= MULTIPART_THRESHOLD:
+            return None
+        return f.read()
