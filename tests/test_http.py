@@ -515,6 +515,26 @@ def test_closing_a_body_twice_closes_nothing_else(local_storage, tmp_path):
         os.close(other)
 
 
+def test_special_files_are_never_served(local_storage, tmp_path):
+    os.mkfifo(tmp_path / "pipe")  # opening it for reading would wait for a writer forever
+    node = local_storage.node("files", "pipe")
+    assert respond(node, "GET", {}).status == 403
+    assert respond(node, "HEAD", {}).status == 403
+
+
+def test_service_down_is_503_not_403(monkeypatch):
+    storage = StorageManager([{"name": "m", "type": "memory"}])
+    node = storage.node("m", "a.txt")
+    node.write_bytes(b"a")
+
+    def unreachable(path):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(node.backend, "info", unreachable)
+    assert respond(node, "GET", {}).status == 503
+    assert StorageApp(storage).handle({"REQUEST_METHOD": "GET", "PATH_INFO": "/m/a.txt"}).status == 503
+
+
 def test_weak_etag_from_an_http_origin_stays_weak():
     class Origin(BaseHTTPRequestHandler):
         def do_HEAD(self):

@@ -9,6 +9,7 @@ Flask each turn the :class:`Response` into their own response in a few lines.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
@@ -48,6 +49,7 @@ STATUS_LINES = {
     405: "405 Method Not Allowed",
     412: "412 Precondition Failed",
     416: "416 Range Not Satisfiable",
+    503: "503 Service Unavailable",
 }
 
 #: Media types that are text though not ``text/*``: they get ``charset=utf-8`` too.
@@ -218,8 +220,10 @@ def respond(
         return empty_response(405, [NOT_ALLOWED])
     try:
         info = node.info()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return empty_response(404)
+    except ConnectionError:
+        return empty_response(503)  # the service behind the mount is down: try again later
     except StorageError:
         return empty_response(403)
     if info["type"] != "file":
@@ -229,14 +233,24 @@ def respond(
     if ospath is not None and method == "GET":
         # Headers and body come from one open file: a new version renamed into place between
         # the stat and the read cannot pair one version's ETag and length with other bytes.
+        # O_NONBLOCK: a FIFO in the folder must not hang the request (it is refused below).
         try:
-            opened = os.open(ospath, os.O_RDONLY | os.O_CLOEXEC)
+            opened = os.open(ospath, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
             st = os.fstat(opened)
         except FileNotFoundError:
             return _closed(opened, empty_response(404))
         except OSError:
             return _closed(opened, empty_response(403))
+        if not stat.S_ISREG(st.st_mode):
+            return _closed(opened, empty_response(403))  # a device, socket or FIFO: never served
         info = {**info, "size": st.st_size, "mtime": st.st_mtime, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
+    elif ospath is not None:
+        try:
+            regular = stat.S_ISREG(os.stat(ospath).st_mode)
+        except FileNotFoundError:
+            return empty_response(404)
+        if not regular:
+            return empty_response(403)  # HEAD answers as GET would
     try:
         response = _respond(
             node, method, headers, info, opened, as_attachment, download_name, mimetype,
