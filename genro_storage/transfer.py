@@ -14,7 +14,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ALL_COMPLETED, FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -577,20 +576,53 @@ def transfer(
         for item in items:
             run(item)
     else:
-        with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="genro-transfer") as pool:
-            futures = [pool.submit(run, item) for item in items]
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION if on_error == "raise" else ALL_COMPLETED)
-            for future in pending:
-                future.cancel()
-            for future in futures:
-                if future.done() and not future.cancelled() and future.exception() is not None:
-                    report.elapsed = time.perf_counter() - started
-                    raise future.exception()  # type: ignore[misc]
+        try:
+            _run_in_threads(run, items, pool_size)
+        except Exception:
+            report.elapsed = time.perf_counter() - started
+            raise
     if move and not dry_run and not single:
         _remove_emptied_folders(src, moved_away)
     counts.deliver()  # the final totals, if a call skipped while busy has not shown them
     report.elapsed = time.perf_counter() - started
     return report
+
+
+def _run_in_threads(run: Callable[[_Item], None], items: list[_Item], size: int) -> None:
+    """Call ``run`` on every item from ``size`` threads, each taking the next item in turn
+    (no future per file: a folder of small files pays little per item). After a failure
+    no item starts; the items already running finish, and the first failure is raised."""
+    pending = iter(items)
+    taking = threading.Lock()
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            with taking:
+                item = next(pending, None)
+            if item is None:
+                return
+            try:
+                run(item)
+            except BaseException as exc:
+                failures.append(exc)
+                stop.set()
+
+    threads = [
+        threading.Thread(target=work, name=f"genro-transfer-{index}", daemon=True)
+        for index in range(min(size, len(items)))
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    except BaseException:
+        stop.set()  # Ctrl-C: no new item starts; the running ones end on their own
+        raise
+    if failures:
+        raise failures[0]
 
 
 def _remove_emptied_folders(src: StorageNode, moved_from: list[str]) -> None:

@@ -174,6 +174,29 @@ def test_on_error_continue_collects_failures(all_mounts, monkeypatch):
     assert "failed b/c.bin" in str(report)
 
 
+def test_a_failure_stops_a_parallel_copy_early(monkeypatch):
+    # on_error='raise' with several workers: the first failure is raised, and no file starts
+    # after it (only the ones already running finish).
+    storage = StorageManager([{"name": "a", "type": "memory"}, {"name": "b", "type": "memory"}])
+    for index in range(300):
+        storage.node("a", f"src/f{index:03}.txt").write_bytes(b"x")
+    import genro_storage.transfer as transfer_module
+
+    real = transfer_module.copy_file
+    started = []
+
+    def fail_one(src, dest, workers=None, progress=None):
+        started.append(src.path)
+        if src.basename == "f010.txt":
+            raise OSError(errno.EIO, "bad sector")
+        real(src, dest, workers, progress)
+
+    monkeypatch.setattr(transfer_module, "copy_file", fail_one)
+    with pytest.raises(StorageOSError, match="bad sector"):
+        storage.node("a:src").copy_to("b:dst", workers=4)
+    assert 11 <= len(started) < 40
+
+
 def test_failed_overwrite_keeps_old_destination(all_mounts, s3_server):
     all_mounts.add_mount(name="feed", type="memory")  # a source on another backend: a streamed copy
     for kind in BACKENDS:
