@@ -296,7 +296,10 @@ def copy_file(
     src_backend, dest_backend = src.backend, dest.backend
     if src_backend is dest_backend:
         try:
-            src_backend.copy(src.path, dest.path, progress=progress)
+            if progress is None:  # a custom backend's copy(src, dst) predating progress still works
+                src_backend.copy(src.path, dest.path)
+            else:
+                src_backend.copy(src.path, dest.path, progress=progress)
         except Exception as exc:
             raise (src if isinstance(exc, FileNotFoundError) else dest)._error(exc) from exc
         return

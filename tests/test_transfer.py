@@ -804,3 +804,22 @@ def test_call_never_changes_a_readonly_mount(tmp_path):
         with pytest.raises(StoragePermissionError):
             with storage.node(spec).local_path(mode):
                 pass
+
+
+def test_custom_backend_copy_without_progress_still_works():
+    # A backend written before copy() took progress= keeps working for copies nobody watches.
+    from genro_storage.backends.memory import MemoryBackend
+
+    calls = []
+
+    class OlderBackend(MemoryBackend):
+        def copy(self, src, dst):
+            calls.append((src, dst))
+            super().copy(src, dst)
+
+    storage = StorageManager()
+    storage.register_backend_type("older", OlderBackend)
+    storage.configure([{"name": "o", "type": "older"}])
+    storage.node("o:a.txt").write_bytes(b"a")
+    storage.node("o:a.txt").copy_to("o:b.txt")
+    assert calls == [("a.txt", "b.txt")] and storage.node("o:b.txt").read_bytes() == b"a"
