@@ -99,6 +99,20 @@ def all_mounts(tmp_path: Path, request) -> StorageManager:
     return manager
 
 
+def snapshot(storage, mount: str) -> dict:
+    """Every file of ``mount`` with its content, and every folder (key ending in ``/``, value None)."""
+    found: dict = {}
+    stack = [storage.node(mount, "")]
+    while stack:
+        for child in stack.pop().children():
+            if child.isdir:
+                found[child.path + "/"] = None
+                stack.append(child)
+            else:
+                found[child.path] = child.read_bytes()
+    return found
+
+
 @contextmanager
 def recording_s3_gets(backend) -> Iterator[list]:
     """Record (method, Range header) of every GetObject either S3 client of ``backend`` sends."""

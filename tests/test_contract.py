@@ -6,7 +6,7 @@ import hashlib
 import time
 
 import pytest
-from conftest import BACKENDS, payload
+from conftest import BACKENDS, payload, snapshot
 
 from genro_storage import (
     StorageError,
@@ -343,20 +343,6 @@ def test_changes_are_seen_at_once(storage):
     assert [c.basename for c in storage.node("m:").children()] == ["other.bin", "seen.bin"]
 
 
-def _listing(storage) -> dict:
-    """Every file of mount ``m`` with its content, and every folder (value None)."""
-    found: dict = {}
-    stack = [storage.node("m:")]
-    while stack:
-        for child in stack.pop().children():
-            if child.isdir:
-                found[child.path + "/"] = None
-                stack.append(child)
-            else:
-                found[child.path] = child.read_bytes()
-    return found
-
-
 def test_glob_characters_in_names_are_literal(storage):
     storage.node("m:in/report[1].txt").write_bytes(b"bracket")
     storage.node("m:in/report1.txt").write_bytes(b"other")
@@ -365,7 +351,7 @@ def test_glob_characters_in_names_are_literal(storage):
     storage.node("m:in/report[1].txt").copy_to("m:out/copy[1].txt")
     storage.node("m:in/a*b?.txt").copy_to("m:out/a*b?.txt")
     storage.node("m:in/report[1].txt").move_to("m:out/moved[1].txt")
-    assert _listing(storage) == {
+    assert snapshot(storage, "m") == {
         "in/": None,
         "in/a*b?.txt": b"star",
         "in/aXbY.txt": b"x",
@@ -386,7 +372,7 @@ def test_glob_characters_in_folder_names_are_literal(storage):
     storage.node("m:d[1]").copy_to("m:copy[1]")
     storage.node("m:e?f").move_to("m:moved?f")
     assert storage.node("m:d[1]").delete()
-    assert _listing(storage) == {
+    assert snapshot(storage, "m") == {
         "copy[1]/": None,
         "copy[1]/a.txt": b"a",
         "copy[1]/empty/": None,

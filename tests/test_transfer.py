@@ -9,7 +9,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import BACKENDS, BUCKET, mount_config, payload, recording_s3_gets, server_for
+from conftest import BACKENDS, BUCKET, mount_config, payload, recording_s3_gets, server_for, snapshot
 
 from genro_storage import (
     StorageConnectionError,
@@ -563,30 +563,18 @@ def test_copy_below_a_file_is_refused(all_mounts, dst_kind):
     assert all_mounts.node(dst_kind, "p").read_bytes() == b"a file" and not all_mounts.node(dst_kind, "p").isdir
 
 
-def _snapshot(storage, mount):
-    found, stack = {}, [storage.node(mount, "")]
-    while stack:
-        for child in stack.pop().children():
-            if child.isdir:
-                found[child.path + "/"] = None
-                stack.append(child)
-            else:
-                found[child.path] = child.read_bytes()
-    return found
-
-
 @pytest.mark.parametrize("kind", ["local", "memory"])
 @pytest.mark.parametrize("operation", ["copy_to", "move_to"])
 @pytest.mark.parametrize(("source", "dest"), [("d", "d"), ("d", "d/sub"), ("d", "d/x/deeper"), ("", "d/sub")])
 def test_folder_into_itself_is_refused(disk_and_memory, kind, operation, source, dest):
     disk_and_memory.node(kind, "d/a.txt").write_bytes(b"A")
     disk_and_memory.node(kind, "d/x/b.txt").write_bytes(b"B")
-    before = _snapshot(disk_and_memory, kind)
+    before = snapshot(disk_and_memory, kind)
     with pytest.raises(StorageOSError) as info:
         getattr(disk_and_memory.node(kind, source), operation)(f"{kind}:{dest}")
     assert f"{kind}:{source}" in str(info.value) and f"{kind}:{dest}" in str(info.value)
     assert info.value.errno == errno.EINVAL
-    assert _snapshot(disk_and_memory, kind) == before
+    assert snapshot(disk_and_memory, kind) == before
 
 
 def test_folder_into_itself_is_refused_across_overlapping_mounts(tmp_path, s3_server):
@@ -606,7 +594,7 @@ def test_folder_into_itself_is_refused_across_overlapping_mounts(tmp_path, s3_se
                 storage.node(source).copy_to(dest)
             with pytest.raises(StorageOSError, match="into itself"):
                 storage.node(source).move_to(dest)
-        assert _snapshot(storage, outer) == {"d/": None, "d/a.txt": b"A"}
+        assert snapshot(storage, outer) == {"d/": None, "d/a.txt": b"A"}
         assert storage.node(f"{outer}:d").copy_to(f"{outer}:d2").copied == ["a.txt"]  # a sibling, not inside
 
 
@@ -615,8 +603,8 @@ def test_moves_between_two_memory_mounts(disk_and_memory):
     disk_and_memory.node("memory:f.txt").write_bytes(b"F")
     disk_and_memory.node("memory:d").move_to("memory2:d/sub")
     disk_and_memory.node("memory:f.txt").move_to("memory2:f.txt")
-    assert _snapshot(disk_and_memory, "memory") == {}
-    assert _snapshot(disk_and_memory, "memory2") == {"d/": None, "d/sub/": None, "d/sub/a.txt": b"A", "f.txt": b"F"}
+    assert snapshot(disk_and_memory, "memory") == {}
+    assert snapshot(disk_and_memory, "memory2") == {"d/": None, "d/sub/": None, "d/sub/a.txt": b"A", "f.txt": b"F"}
 
 
 @pytest.mark.parametrize("src_kind", BACKENDS)
@@ -656,7 +644,7 @@ def test_folder_move_deletes_only_what_it_moved(all_mounts, src_kind, same_mount
         dest, exclude=["*.log", "node_modules"], workers=1, progress=write_during_the_move
     )
     assert sorted(report.copied) == ["keep.txt", "sub/keep2.txt"] and late
-    left = {k: v for k, v in _snapshot(all_mounts, src_kind).items() if k.startswith("src")}
+    left = {k: v for k, v in snapshot(all_mounts, src_kind).items() if k.startswith("src")}
     assert left == {
         "src/": None,
         "src/logs/": None,

@@ -61,6 +61,13 @@ def checked_root(value: object, mount: str, key: str) -> str:
     return value
 
 
+def forget_listing(fs: Any, full: str) -> None:
+    """Drop ``full`` and the folders above it from ``fs``'s listing cache, after a change
+    (nothing to do while the cache is empty: a bulk upload pays nothing)."""
+    if fs.dircache:
+        fs.invalidate_cache(full)
+
+
 class _SpooledUpload:
     """Buffers a write in memory up to one block, then streams through fsspec.
 
@@ -105,7 +112,7 @@ class _SpooledUpload:
         else:
             self.file.close()
             self.file.commit()
-        self.fs.invalidate_cache(self.full)
+        forget_listing(self.fs, self.full)
 
     def discard(self) -> None:
         self.buffer = None
@@ -187,10 +194,8 @@ class FsspecBackend(StorageBackend):
         return value
 
     def forget(self, full: str) -> None:
-        """Drop ``full`` and the folders above it from the filesystem's listing cache, after a
-        change (nothing to do while the cache is empty: a bulk upload pays nothing)."""
-        if self.fs.dircache:
-            self.fs.invalidate_cache(full)
+        """Drop ``full`` and the folders above it from the filesystem's listing cache."""
+        forget_listing(self.fs, full)
 
     def fspath(self, path: str) -> str:
         """The path of ``path`` as the filesystem knows it."""
