@@ -31,7 +31,7 @@ from werkzeug.serving import make_server
 from genro_storage import StorageManager
 from genro_storage.http import MAX_RANGES, StorageApp, respond
 from genro_storage.http.headers import _parse_ranges, parse_range
-from genro_storage.http.responder import FileSlice
+from genro_storage.http.responder import SMALL_BODY, FileSlice
 
 DATA = bytes(range(256)) * 40 + b"tail"  # 10,244 bytes
 SECRET = "test-secret"
@@ -363,6 +363,7 @@ def test_missing_folder_and_method(server):
         "/{m}/a%00b",
         "/%2e%2e/{m}/data.bin",
         "/{m}/%ff%fe",
+        "/{m}:dir/inner.txt",  # no other spelling of {m}/dir/inner.txt: a mount name never holds ':'
     ],
 )
 def test_path_traversal_refused(server, target):
@@ -485,20 +486,46 @@ def test_last_modified_never_in_the_future(local_storage, tmp_path):
     assert int(before) <= sent <= time.time()
 
 
-def test_headers_and_body_come_from_the_same_version(local_storage, monkeypatch):
-    # A new version renamed into place between the stat and the read: the response must
-    # not pair the old version's length and ETag with the new bytes (or a truncated body).
-    node = local_storage.node("files", "report.txt")
-    node.write_bytes(b"old version, rather longer than the new one")
-    stale = node.backend.info(node.path)
-    node.write_bytes(b"new")
-    current = node.etag
-    monkeypatch.setattr(node.backend, "info", lambda path: dict(stale))
+def test_headers_and_body_come_from_the_same_version(local_storage):
+    # A new version renamed into place while the old one is being sent: the response keeps
+    # sending the version its Content-Length and ETag describe (the open file), whole.
+    node = local_storage.node("files", "report.bin")
+    old = os.urandom(SMALL_BODY + 4096)  # past SMALL_BODY: sent from the open file, not from memory
+    node.write_bytes(old)
     response = respond(node, "GET", {})
+    node.write_bytes(b"new")
     body = b"".join(response.body)
     response.close()
-    assert body == b"new" and response.header("Content-Length") == "3"
-    assert response.header("ETag") == f'"{current}"'
+    assert body == old and response.header("Content-Length") == str(len(old))
+    assert respond(node, "HEAD", {}).header("ETag") != response.header("ETag")
+
+
+def test_a_link_leaving_the_root_swapped_in_after_a_request_is_refused(local_storage, tmp_path_factory):
+    # A file served once is not trusted by name: what replaces it is checked again.
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "secret.txt").write_bytes(b"not yours")
+    (outside / "sub").mkdir()
+    (outside / "sub" / "b.txt").write_bytes(b"not yours either")
+    root = Path(local_storage.get_backend("files").root)
+    node = local_storage.node("files", "a.txt")
+    node.write_bytes(b"public")
+    folder_node = local_storage.node("files", "sub/b.txt")
+    folder_node.write_bytes(b"public too")
+    assert b"".join(respond(node, "GET", {}).body) == b"public"
+    assert b"".join(respond(folder_node, "GET", {}).body) == b"public too"
+
+    (root / "a.txt").unlink()
+    os.symlink(outside / "secret.txt", root / "a.txt")
+    (root / "sub" / "b.txt").unlink()
+    (root / "sub").rmdir()
+    os.symlink(outside / "sub", root / "sub")
+    for target in (node, folder_node):
+        assert respond(target, "GET", {}).status == 403
+        assert respond(target, "HEAD", {}).status == 403
+
+    (root / "a.txt").unlink()
+    (root / "a.txt").write_bytes(b"public again")  # a plain file again: served
+    assert b"".join(respond(node, "GET", {}).body) == b"public again"
 
 
 def test_closing_a_body_twice_closes_nothing_else(local_storage, tmp_path):

@@ -24,6 +24,10 @@ __all__ = ["LocalBackend"]
 _TMP_SUFFIX = ".genro-tmp"
 _tmp_counter = itertools.count()
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+# O_NONBLOCK: opening a FIFO for reading must not wait for a writer (callers refuse FIFOs).
+_SERVE_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+#: How many checked files ``open_fd`` remembers; past this it forgets them all and re-checks.
+_CHECKED_MAX = 4096
 
 
 def _tmp_name(final: str) -> str:
@@ -57,6 +61,8 @@ class LocalBackend(StorageBackend):
             raise StorageConfigError(
                 f"must be a folder path or a callable, not {type(path).__name__}", mount=mount, key="path"
             )
+        # OS path -> (device, inode, ctime) of a regular file found inside the root (open_fd).
+        self._checked: dict[str, tuple[int, int, int]] = {}
 
     @property
     def root(self) -> str:
@@ -113,6 +119,44 @@ class LocalBackend(StorageBackend):
     def ospath(self, path: str) -> str:
         """The OS path of ``path`` (checked for symlinks leaving the root)."""
         return self._resolve(path)[0]
+
+    def open_fd(self, path: str) -> tuple[int, os.stat_result]:
+        """Open ``path`` for reading: its descriptor and ``fstat``, for serving a file's
+        headers and bytes from one version of it. The caller owns (and closes) the descriptor.
+
+        A file is checked for symlinks leaving the root (the ``lstat`` walk of
+        :meth:`_resolve`) once per version: an open that lands on the same inode with the
+        same ctime (any rename, link or chmod changes it) is the file that was checked.
+        The root itself raises ``IsADirectoryError``; FIFOs, devices and folders are opened
+        without blocking and returned for the caller to refuse by their mode.
+        """
+        if not path:
+            raise IsADirectoryError(21, "Is a directory", self.root)
+        full = f"{self._roots()[0]}/{path}"
+        known = self._checked.get(full)
+        if known is not None:
+            fd = os.open(full, _SERVE_FLAGS)
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino, st.st_ctime_ns) == known:
+                return fd, st
+            os.close(fd)
+        full, checked, _ = self._resolve(path)  # raises StoragePathError for a link leaving the root
+        if checked is None:
+            raise FileNotFoundError(2, "No such file or directory", full)
+        fd = os.open(full, _SERVE_FLAGS)
+        try:
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) != (checked.st_dev, checked.st_ino):
+                # Replaced between the check and the open: whatever is there now was not checked.
+                raise FileNotFoundError(2, "No such file or directory (replaced while opening)", full)
+        except BaseException:
+            os.close(fd)
+            raise
+        if stat.S_ISREG(st.st_mode):
+            if len(self._checked) >= _CHECKED_MAX:
+                self._checked.clear()
+            self._checked[full] = (st.st_dev, st.st_ino, st.st_ctime_ns)
+        return fd, st
 
     # -- metadata --------------------------------------------------------------------
 

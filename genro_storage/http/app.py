@@ -61,10 +61,10 @@ class StorageApp:
         if not path_info.startswith(self.prefix):
             return empty_response(404)
         mount, _, path = path_info[len(self.prefix) :].partition("/")
-        if not mount or (self.mounts is not None and mount not in self.mounts):
+        if not mount or ":" in mount or (self.mounts is not None and mount not in self.mounts):
             return empty_response(404)
         try:
-            node = self.storage.node(mount, path) if path else self.storage.node(mount, "")
+            node = self.storage.node(f"{mount}:{path}")
         except (MountNotFoundError, StorageError, ValueError):
             return empty_response(404)  # unknown mount, or a path that tries to leave its mount
         query = environ.get("QUERY_STRING", "")

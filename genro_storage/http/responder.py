@@ -184,7 +184,10 @@ class EnvironHeaders:
         self.environ = environ
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        key = _ENVIRON_KEYS.get(name) or "HTTP_" + name.upper().replace("-", "_")
+        try:
+            key = _ENVIRON_KEYS[name]
+        except KeyError:
+            key = "HTTP_" + name.upper().replace("-", "_")
         return self.environ.get(key, default)
 
 
@@ -218,39 +221,40 @@ def respond(
     """
     if method not in ("GET", "HEAD"):
         return empty_response(405, [NOT_ALLOWED])
-    try:
-        info = node.info()
-    except (FileNotFoundError, NotADirectoryError):
-        return empty_response(404)
-    except ConnectionError:
-        return empty_response(503)  # the service behind the mount is down: try again later
-    except StorageError:
-        return empty_response(403)
-    if info["type"] != "file":
-        return empty_response(403)
     opened = None
-    ospath = info.get("ospath")
-    if ospath is not None and method == "GET":
-        # Headers and body come from one open file: a new version renamed into place between
-        # the stat and the read cannot pair one version's ETag and length with other bytes.
-        # O_NONBLOCK: a FIFO in the folder must not hang the request (it is refused below).
+    open_fd = getattr(node.backend, "open_fd", None)
+    if open_fd is not None:
+        # A local file: headers and body come from one open descriptor, so a new version
+        # renamed into place between a stat and the read cannot pair one version's ETag and
+        # length with other bytes.
         try:
-            opened = os.open(ospath, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-            st = os.fstat(opened)
-        except FileNotFoundError:
-            return _closed(opened, empty_response(404))
-        except OSError:
-            return _closed(opened, empty_response(403))
-        if not stat.S_ISREG(st.st_mode):
-            return _closed(opened, empty_response(403))  # a device, socket or FIFO: never served
-        info = {**info, "size": st.st_size, "mtime": st.st_mtime, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
-    elif ospath is not None:
-        try:
-            regular = stat.S_ISREG(os.stat(ospath).st_mode)
-        except FileNotFoundError:
+            opened, st = open_fd(node.path)
+        except (FileNotFoundError, NotADirectoryError):
             return empty_response(404)
-        if not regular:
-            return empty_response(403)  # HEAD answers as GET would
+        except (OSError, StorageError):
+            return empty_response(403)  # the root, a link leaving it, no permission
+        if not stat.S_ISREG(st.st_mode):
+            return _closed(opened, empty_response(403))  # a folder, device, socket or FIFO: never served
+        info = {
+            "type": "file",
+            "size": st.st_size,
+            "mtime": st.st_mtime,
+            "mtime_ns": st.st_mtime_ns,
+            "inode": st.st_ino,
+        }
+        if method == "HEAD":
+            opened = _closed(opened, None)
+    else:
+        try:
+            info = node.info()
+        except (FileNotFoundError, NotADirectoryError):
+            return empty_response(404)
+        except ConnectionError:
+            return empty_response(503)  # the service behind the mount is down: try again later
+        except StorageError:
+            return empty_response(403)
+        if info["type"] != "file":
+            return empty_response(403)
     try:
         response = _respond(
             node, method, headers, info, opened, as_attachment, download_name, mimetype,
@@ -266,7 +270,8 @@ def respond(
     return response
 
 
-def _closed(opened: int | None, response: Response) -> Response:
+def _closed(opened: int | None, response: Any) -> Any:
+    """``response``, once ``opened`` (a descriptor, or None) is closed."""
     if opened is not None:
         os.close(opened)
     return response
