@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from werkzeug.serving import make_server
 
 from genro_storage import StorageManager
+from genro_storage.backends import local as local_module
 from genro_storage.http import MAX_RANGES, StorageApp, respond
 from genro_storage.http.headers import _parse_ranges, parse_range
 from genro_storage.http.responder import SMALL_BODY, FileSlice
@@ -526,6 +527,51 @@ def test_a_link_leaving_the_root_swapped_in_after_a_request_is_refused(local_sto
     (root / "a.txt").unlink()
     (root / "a.txt").write_bytes(b"public again")  # a plain file again: served
     assert b"".join(respond(node, "GET", {}).body) == b"public again"
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors through /proc")
+def test_served_files_share_descriptors_and_release_them(local_storage, tmp_path, monkeypatch):
+    monkeypatch.setattr(local_module, "_OPEN_MAX", 4)
+    nodes = [local_storage.node("files", f"f{i}.txt") for i in range(10)]
+    for i, node in enumerate(nodes):
+        node.write_bytes(b"%d" % i)
+    before = _open_descriptors()
+    for _ in range(3):
+        for i, node in enumerate(nodes):
+            assert b"".join(respond(node, "GET", {}).body) == b"%d" % i
+    assert _open_descriptors() <= before + 4  # kept open for the next requests, within the bound
+
+    monkeypatch.setattr(local_module, "_OPEN_MAX", 64)
+    for node in nodes[-3:]:
+        respond(node, "GET", {})
+    kept = _open_descriptors()
+    nodes[-1].write_bytes(b"new")  # this mount's own writes and deletes let go at once
+    nodes[-2].delete()
+    assert _open_descriptors() == kept - 2
+    (tmp_path / nodes[-3].path).unlink()  # another process's: on the next request for that path
+    assert respond(nodes[-3], "GET", {}).status == 404
+    assert _open_descriptors() == kept - 3
+
+
+def test_a_large_body_keeps_its_version_when_the_file_is_replaced_before_sending(local_storage, monkeypatch):
+    node = local_storage.node("files", "big.bin")
+    old = os.urandom(SMALL_BODY * 2)
+    node.write_bytes(old)
+    real_reopen = local_module.SharedFile.reopen
+
+    def replaced_first(shared):
+        node.write_bytes(b"new")  # lands between the headers and the descriptor sendfile would use
+        return real_reopen(shared)
+
+    monkeypatch.setattr(local_module.SharedFile, "reopen", replaced_first)
+    response = respond(node, "GET", {"Range": f"bytes=10-{SMALL_BODY + 9}"})
+    assert response.file is None  # no sendfile of a descriptor that would read the new bytes
+    assert response.status == 206 and b"".join(response.body) == old[10 : SMALL_BODY + 10]
+    assert response.header("Content-Length") == str(SMALL_BODY)
 
 
 def test_closing_a_body_twice_closes_nothing_else(local_storage, tmp_path):

@@ -24,10 +24,57 @@ __all__ = ["LocalBackend"]
 _TMP_SUFFIX = ".genro-tmp"
 _tmp_counter = itertools.count()
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-# O_NONBLOCK: opening a FIFO for reading must not wait for a writer (callers refuse FIFOs).
-_SERVE_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-#: How many checked files ``open_fd`` remembers; past this it forgets them all and re-checks.
-_CHECKED_MAX = 4096
+# O_NONBLOCK: a FIFO swapped in after the check must not make the open wait for a writer.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+#: How many file versions a mount keeps open for serving (see ``LocalBackend.open_current``).
+_OPEN_MAX = 256
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """What changes when the file at a path is another one or is written, renamed or linked."""
+    return (st.st_dev, st.st_ino, st.st_ctime_ns, st.st_size, st.st_mtime_ns)
+
+
+class SharedFile:
+    """One version of a local file, open for reading: ``fd`` (read it with ``os.pread`` only,
+    since others share it) and its ``stat``. The descriptor is closed when the last holder
+    drops the object, so a response keeps its version readable however long it takes."""
+
+    __slots__ = ("path", "fd", "stat", "identity")
+
+    def __init__(self, path: str, fd: int, st: os.stat_result):
+        self.path = path
+        self.fd = fd
+        self.stat = st
+        self.identity = _identity(st)
+
+    @classmethod
+    def open(cls, path: str) -> SharedFile:
+        fd = os.open(path, _READ_FLAGS)
+        try:
+            return cls(path, fd, os.fstat(fd))
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def reopen(self) -> int | None:
+        """A descriptor of this version with its own file offset (for ``sendfile``), owned by
+        the caller; None once the path names another version."""
+        try:
+            fresh = SharedFile.open(self.path)
+        except OSError:
+            return None
+        if fresh.identity != self.identity:
+            return None
+        fd, fresh.fd = fresh.fd, -1
+        return fd
+
+    def __del__(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+
+    def __repr__(self) -> str:
+        return f"<SharedFile {self.path!r} fd={self.fd}>"
 
 
 def _tmp_name(final: str) -> str:
@@ -61,8 +108,8 @@ class LocalBackend(StorageBackend):
             raise StorageConfigError(
                 f"must be a folder path or a callable, not {type(path).__name__}", mount=mount, key="path"
             )
-        # OS path -> (device, inode, ctime) of a regular file found inside the root (open_fd).
-        self._checked: dict[str, tuple[int, int, int]] = {}
+        # OS path -> the version of the file there last served (open_current).
+        self._open: dict[str, SharedFile] = {}
 
     @property
     def root(self) -> str:
@@ -120,43 +167,57 @@ class LocalBackend(StorageBackend):
         """The OS path of ``path`` (checked for symlinks leaving the root)."""
         return self._resolve(path)[0]
 
-    def open_fd(self, path: str) -> tuple[int, os.stat_result]:
-        """Open ``path`` for reading: its descriptor and ``fstat``, for serving a file's
-        headers and bytes from one version of it. The caller owns (and closes) the descriptor.
+    def open_current(self, path: str) -> SharedFile:
+        """The version of the regular file at ``path`` that is there now, open for reading.
 
-        A file is checked for symlinks leaving the root (the ``lstat`` walk of
-        :meth:`_resolve`) once per version: an open that lands on the same inode with the
-        same ctime (any rename, link or chmod changes it) is the file that was checked.
-        The root itself raises ``IsADirectoryError``; FIFOs, devices and folders are opened
-        without blocking and returned for the caller to refuse by their mode.
+        Serving a file's headers and bytes from one :class:`SharedFile` keeps them from
+        two versions. Versions are shared and kept open between requests (at most
+        ``_OPEN_MAX`` per mount): a request costs one ``stat``, and the ``lstat`` walk that
+        refuses links leaving the root runs again only when the file at ``path`` is another
+        one or has changed (inode, ctime, size, mtime). Raises ``FileNotFoundError``,
+        ``IsADirectoryError`` for folders and the root, ``PermissionError`` for FIFOs,
+        sockets and devices (never opened), :class:`StoragePathError` for a link leaving
+        the root.
         """
         if not path:
             raise IsADirectoryError(21, "Is a directory", self.root)
         full = f"{self._roots()[0]}/{path}"
-        known = self._checked.get(full)
+        known = self._open.get(full)
         if known is not None:
-            fd = os.open(full, _SERVE_FLAGS)
-            st = os.fstat(fd)
-            if (st.st_dev, st.st_ino, st.st_ctime_ns) == known:
-                return fd, st
-            os.close(fd)
-        full, checked, _ = self._resolve(path)  # raises StoragePathError for a link leaving the root
+            try:
+                st = os.stat(full)
+            except OSError:
+                self._open.pop(full, None)
+                raise
+            if _identity(st) == known.identity:
+                return known
+            self._open.pop(full, None)
+        full, checked, _ = self._resolve(path)
         if checked is None:
             raise FileNotFoundError(2, "No such file or directory", full)
-        fd = os.open(full, _SERVE_FLAGS)
-        try:
-            st = os.fstat(fd)
-            if (st.st_dev, st.st_ino) != (checked.st_dev, checked.st_ino):
-                # Replaced between the check and the open: whatever is there now was not checked.
-                raise FileNotFoundError(2, "No such file or directory (replaced while opening)", full)
-        except BaseException:
-            os.close(fd)
-            raise
-        if stat.S_ISREG(st.st_mode):
-            if len(self._checked) >= _CHECKED_MAX:
-                self._checked.clear()
-            self._checked[full] = (st.st_dev, st.st_ino, st.st_ctime_ns)
-        return fd, st
+        if not stat.S_ISREG(checked.st_mode):
+            if stat.S_ISDIR(checked.st_mode):
+                raise IsADirectoryError(21, "Is a directory", full)
+            raise PermissionError(13, "Not a regular file: never opened for serving", full)
+        version = SharedFile.open(full)
+        if (version.stat.st_dev, version.stat.st_ino) != (checked.st_dev, checked.st_ino):
+            raise FileNotFoundError(2, "No such file or directory (replaced while opening)", full)
+        if not stat.S_ISREG(version.stat.st_mode):
+            raise PermissionError(13, "Not a regular file: never opened for serving", full)
+        if len(self._open) >= _OPEN_MAX:
+            self._open.clear()  # the versions in use stay open until their readers drop them
+        self._open[full] = version
+        return version
+
+    def _forget_open(self, full: str) -> None:
+        """Let go of what :meth:`open_current` keeps open at ``full`` and below it, so that a
+        file this mount deletes or replaces frees its space once its last reader is done."""
+        if not self._open:
+            return
+        self._open.pop(full, None)
+        below = full + "/"
+        for key in [key for key in list(self._open) if key.startswith(below)]:
+            self._open.pop(key, None)
 
     # -- metadata --------------------------------------------------------------------
 
@@ -272,6 +333,7 @@ class LocalBackend(StorageBackend):
         def commit() -> None:
             raw.close()
             os.replace(tmp, full)
+            self._forget_open(full)
 
         def discard() -> None:
             raw.close()
@@ -289,6 +351,7 @@ class LocalBackend(StorageBackend):
             os.close(fd)
             fd = -1
             os.replace(tmp, full)
+            self._forget_open(full)
         except BaseException:
             if fd >= 0:
                 os.close(fd)
@@ -312,6 +375,7 @@ class LocalBackend(StorageBackend):
             shutil.rmtree(full)
         else:
             os.unlink(full)
+        self._forget_open(full)
 
     def rmdir(self, path: str) -> None:
         full, st, _ = self._resolve(path)
@@ -336,6 +400,7 @@ class LocalBackend(StorageBackend):
         except BaseException:
             _unlink_quietly(tmp)
             raise
+        self._forget_open(full)
 
     def move(self, src: str, dst: str) -> None:
         source, st, _ = self._resolve(src)
@@ -353,6 +418,8 @@ class LocalBackend(StorageBackend):
             # Another device, for one: copy (atomically) then delete.
             self.copy(src, dst)
             os.unlink(source)
+        self._forget_open(source)
+        self._forget_open(full)
 
 
 def _copy_reporting(source: str, fd: int, progress: Callable[[int], None]) -> None:

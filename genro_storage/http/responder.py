@@ -9,7 +9,6 @@ Flask each turn the :class:`Response` into their own response in a few lines.
 from __future__ import annotations
 
 import os
-import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from .headers import (
 )
 
 if TYPE_CHECKING:
+    from ..backends.local import SharedFile
     from ..node import StorageNode
 
 __all__ = ["Response", "respond", "EnvironHeaders", "MAX_RANGES", "serve"]
@@ -221,20 +221,18 @@ def respond(
     """
     if method not in ("GET", "HEAD"):
         return empty_response(405, [NOT_ALLOWED])
-    opened = None
-    open_fd = getattr(node.backend, "open_fd", None)
-    if open_fd is not None:
-        # A local file: headers and body come from one open descriptor, so a new version
-        # renamed into place between a stat and the read cannot pair one version's ETag and
-        # length with other bytes.
+    shared = None
+    open_current = getattr(node.backend, "open_current", None)
+    if open_current is not None:
+        # A local file: headers and body come from one open file, so a new version renamed
+        # into place meanwhile cannot pair one version's ETag and length with other bytes.
         try:
-            opened, st = open_fd(node.path)
+            shared = open_current(node.path)
         except (FileNotFoundError, NotADirectoryError):
             return empty_response(404)
         except (OSError, StorageError):
-            return empty_response(403)  # the root, a link leaving it, no permission
-        if not stat.S_ISREG(st.st_mode):
-            return _closed(opened, empty_response(403))  # a folder, device, socket or FIFO: never served
+            return empty_response(403)  # a folder, a FIFO or device, a link leaving the root, no permission
+        st = shared.stat
         info = {
             "type": "file",
             "size": st.st_size,
@@ -242,8 +240,6 @@ def respond(
             "mtime_ns": st.st_mtime_ns,
             "inode": st.st_ino,
         }
-        if method == "HEAD":
-            opened = _closed(opened, None)
     else:
         try:
             info = node.info()
@@ -255,26 +251,10 @@ def respond(
             return empty_response(403)
         if info["type"] != "file":
             return empty_response(403)
-    try:
-        response = _respond(
-            node, method, headers, info, opened, as_attachment, download_name, mimetype,
-            cache_max_age, immutable, conditional, etag, max_ranges,
-        )  # fmt: skip
-    except BaseException:
-        if opened is not None:
-            os.close(opened)
-        raise
-    # A 200 or 206 body owns the open file and closes it when the server is done with it.
-    if opened is not None and response.status not in (200, 206):
-        os.close(opened)
-    return response
-
-
-def _closed(opened: int | None, response: Any) -> Any:
-    """``response``, once ``opened`` (a descriptor, or None) is closed."""
-    if opened is not None:
-        os.close(opened)
-    return response
+    return _respond(
+        node, method, headers, info, shared, as_attachment, download_name, mimetype,
+        cache_max_age, immutable, conditional, etag, max_ranges,
+    )  # fmt: skip
 
 
 def _respond(
@@ -282,7 +262,7 @@ def _respond(
     method: str,
     headers: Any,
     info: dict[str, Any],
-    opened: int | None,
+    shared: SharedFile | None,
     as_attachment: bool,
     download_name: str | None,
     mimetype: str | None,
@@ -334,7 +314,7 @@ def _respond(
         head = [("Content-Type", ctype), ("Content-Length", str(size)), *common]
         if method == "HEAD":
             return Response(200, head)
-        return _body_response(node, info, opened, 200, head, 0, size)
+        return _body_response(node, info, shared, 200, head, 0, size)
 
     if len(ranges) == 1:
         start, stop = ranges[0]
@@ -344,7 +324,7 @@ def _respond(
             ("Content-Range", content_range(start, stop, size)),
             *common,
         ]
-        return _body_response(node, info, opened, 206, head, start, stop)
+        return _body_response(node, info, shared, 206, head, start, stop)
 
     boundary = os.urandom(12).hex()
     parts = [
@@ -358,9 +338,8 @@ def _respond(
         ("Content-Length", str(length)),
         *common,
     ]
-    read = _file_reader(opened) if opened is not None else _backend_reader(node, info.get("etag"))
-    closer = (lambda: os.close(opened)) if opened is not None else None
-    return Response(206, head, _Body(_multipart(read, parts, closing), closer))
+    read = _file_reader(shared) if shared is not None else _backend_reader(node, info.get("etag"))
+    return Response(206, head, _Body(_multipart(read, parts, closing)))
 
 
 class _Representation:
@@ -483,30 +462,29 @@ def _if_range_holds(value: str | None, tag: str | None, last_modified: int | Non
 def _body_response(
     node: StorageNode,
     info: dict[str, Any],
-    opened: int | None,
+    shared: SharedFile | None,
     status: int,
     head: list[tuple[str, str]],
     start: int,
     stop: int,
 ) -> Response:
-    if opened is not None:
+    if shared is not None:
         if stop - start <= SMALL_BODY:
-            try:
-                data = os.pread(opened, stop - start, start)
-            finally:
-                os.close(opened)
-            return Response(status, head, [data])
-        file = FileSlice(opened, start, stop)
+            return Response(status, head, [os.pread(shared.fd, stop - start, start)])
+        fd = shared.reopen()
+        if fd is None:  # the path names a newer version already: send this one without sendfile
+            return Response(status, head, _Body(_file_reader(shared)(start, stop)))
+        file = FileSlice(fd, start, stop)
         return Response(status, head, _Body(iter(file), file.close), file)
     # The validator sent in the headers pins the bytes to that version where the service can.
     return Response(status, head, _Body(node.backend.iter_range(node.path, start, stop, etag=info.get("etag"))))
 
 
-def _file_reader(fd: int) -> Callable[[int, int], Iterator[bytes]]:
+def _file_reader(shared: SharedFile) -> Callable[[int, int], Iterator[bytes]]:
     """Chunks of an open local file between two offsets."""
 
     def read(start: int, stop: int) -> Iterator[bytes]:
-        while start < stop and (chunk := os.pread(fd, min(CHUNK_SIZE, stop - start), start)):
+        while start < stop and (chunk := os.pread(shared.fd, min(CHUNK_SIZE, stop - start), start)):
             start += len(chunk)
             yield chunk
 
