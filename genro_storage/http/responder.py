@@ -305,9 +305,10 @@ def _respond(
     if ranges is not None:
         if not ranges:
             return empty_response(416, [("Content-Range", f"bytes */{size}"), ("Accept-Ranges", "bytes")])
-        if len(ranges) > max_ranges or sum(stop - start for start, stop in ranges) > size:
+        several = len(ranges) > 1  # one range is clipped to the file already
+        if len(ranges) > max_ranges or (several and sum(stop - start for start, stop in ranges) > size):
             ranges = None  # too many, or overlapping past the file's size: send it whole
-        elif len(ranges) > 1:
+        elif several:
             ranges = coalesce(ranges)
 
     if ranges is None:
