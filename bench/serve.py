@@ -27,7 +27,10 @@ Python package whitenoise (``.venv/bin/pip install whitenoise``); gunicorn and f
 with the project's dev extras.
 
 Goals: genro-storage >= 1.0x WhiteNoise on full GETs, >= 0.95x nginx on the 64 MiB GET and
->= 1.5x WhiteNoise on the 50 KB Range.
+>= 1.5x WhiteNoise on the 50 KB Range. The issue's own figures for each server are printed
+beside this run's (column "issue anchor"), and each goal is given against them too: the
+Python servers' figures move a lot from run to run here (gunicorn's two workers do not
+always share the 32 connections evenly), so both comparisons are worth reading.
 """
 
 from __future__ import annotations
@@ -68,6 +71,14 @@ GUNICORN_APPS = {GENRO: "genro_app:app", "flask": "flask_app:app", "whitenoise":
 GUNICORN_OPTS = ["-k", "gthread", "-w", "2", "--threads", "8", "--log-level", "warning"]
 
 BASIS_NAMES = {"rps": "req/s", "mbps": "MB/s"}
+
+#: The figures the issue measured on this machine (same gunicorn and wrk settings), in each
+#: row's basis: printed beside this run's, and each goal is also given against them.
+ANCHORS = {
+    "1MiB GET": {"nginx": 3725, "whitenoise": 3031, "flask": 2123},
+    "64MiB GET": {"nginx": 2900, "whitenoise": 2900, "flask": 2900},
+    "50KB Range": {"nginx": 45199, "whitenoise": 4143, "flask": 2743},
+}
 UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}  # wrk's units are binary
 
 
@@ -223,13 +234,14 @@ def ratio(a: float | None, b: float | None) -> str:
 def print_table(results: dict[str, dict[str, dict]], servers: list[str]) -> None:
     print()
     header = f"{'row':<11} {'server':<11} {'req/s':>10} {'MB/s':>10} {'ratio on':>9} {'vs nginx':>9} "
-    header += f"{'vs best py':>11}  notes"
+    header += f"{'vs best py':>11} {'issue anchor':>13}  notes"
     print(header)
     print("-" * len(header))
     for label, _path, _ranged, basis in ROWS:
         row = results.get(label, {})
         nginx_figure = row.get("nginx", {}).get(basis)
         best_py = max((row[p][basis] for p in PY_PEERS if p in row), default=None)
+        anchors = ANCHORS.get(label, {})
         for server in servers:
             r = row.get(server)
             if r is None:
@@ -242,7 +254,8 @@ def print_table(results: dict[str, dict[str, dict]], servers: list[str]) -> None
                 notes.append(f"socket errors: {r['errors']}")
             print(
                 f"{label:<11} {server:<11} {r['rps']:>10.1f} {r['mbps']:>10.1f} {BASIS_NAMES[basis]:>9} "
-                f"{ratio(r[basis], nginx_figure):>9} {ratio(r[basis], best_py):>11}  {'; '.join(notes)}".rstrip()
+                f"{ratio(r[basis], nginx_figure):>9} {ratio(r[basis], best_py):>11} "
+                f"{anchors.get(server, '-'):>13}  {'; '.join(notes)}".rstrip()
             )
         print()
 
@@ -266,7 +279,9 @@ def print_goals(results: dict[str, dict[str, dict]]) -> None:
                 continue
             got = genro / other
             verdict = "ok" if got >= minimum else "MISSED"
-            parts.append(f"{got:.2f}x {peer} (want >= {minimum:.2f}x) {verdict}")
+            anchor = ANCHORS.get(label, {}).get(peer)
+            against = f", {genro / anchor:.2f}x the issue's {peer} figure {anchor:,}" if anchor else ""
+            parts.append(f"{got:.2f}x {peer} (want >= {minimum:.2f}x) {verdict}{against}")
         print(f"  {label:<11} ({BASIS_NAMES[basis]}) " + "; ".join(parts))
 
 
