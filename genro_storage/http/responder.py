@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from ..backends.base import CHUNK_SIZE
 from ..errors import StorageError
@@ -117,35 +117,40 @@ class FileSlice:
     ``fileno()``, ``tell()`` and ``seek()`` let a server's ``wsgi.file_wrapper`` sendfile
     exactly this slice (gunicorn sends from ``tell()`` for Content-Length bytes, and
     ``socket.sendfile`` seeks when it falls back to ``send``); ``read()`` never goes past
-    ``stop``, for servers that iterate instead.
+    ``stop``, for servers that iterate instead. It owns the descriptor and closes it once.
     """
 
     def __init__(self, fd: int, start: int, stop: int):
-        self._file: IO[bytes] = open(fd, "rb", buffering=0)  # owns fd from here on
-        self._file.seek(start)
+        self._fd = fd
         self._stop = stop
+        if start:
+            os.lseek(fd, start, os.SEEK_SET)
 
     def fileno(self) -> int:
-        return self._file.fileno()
+        return self._fd
 
     def tell(self) -> int:
-        return self._file.tell()
+        return os.lseek(self._fd, 0, os.SEEK_CUR)
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        return self._file.seek(offset, whence)
+        return os.lseek(self._fd, offset, whence)
 
     def read(self, size: int = -1) -> bytes:
-        left = self._stop - self._file.tell()
+        left = self._stop - self.tell()
         if left <= 0:
             return b""
-        return self._file.read(left if size < 0 or size > left else size)
+        return os.read(self._fd, left if size < 0 or size > left else size)
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := self.read(CHUNK_SIZE):
             yield chunk
 
     def close(self) -> None:
-        self._file.close()
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    __del__ = close  # a server that never closes its body must not leak the descriptor
 
 
 class _Body:
