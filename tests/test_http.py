@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.utils
+import errno
 import hashlib
 import http.client
 import os
@@ -29,7 +30,7 @@ from hypothesis import strategies as st
 from werkzeug.serving import make_server
 
 from genro_storage import StorageManager
-from genro_storage.backends import local as local_module
+from genro_storage.backends import openfiles
 from genro_storage.http import MAX_RANGES, StorageApp, respond
 from genro_storage.http.headers import _parse_ranges, parse_range
 from genro_storage.http.responder import SMALL_BODY, FileSlice
@@ -533,9 +534,17 @@ def _open_descriptors() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors through /proc")
-def test_served_files_share_descriptors_and_release_them(local_storage, tmp_path, monkeypatch):
-    monkeypatch.setattr(local_module, "_OPEN_MAX", 4)
+@pytest.fixture
+def kept_files(monkeypatch):
+    """The process-wide kept-open files, emptied before and after a test."""
+    openfiles.drop_all()
+    yield openfiles
+    openfiles.drop_all()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="files are kept open only where /proc tells where")
+def test_served_files_share_descriptors_and_release_them(local_storage, tmp_path, monkeypatch, kept_files):
+    monkeypatch.setattr(kept_files, "OPEN_MAX", 4)
     nodes = [local_storage.node("files", f"f{i}.txt") for i in range(10)]
     for i, node in enumerate(nodes):
         node.write_bytes(b"%d" % i)
@@ -543,35 +552,95 @@ def test_served_files_share_descriptors_and_release_them(local_storage, tmp_path
     for _ in range(3):
         for i, node in enumerate(nodes):
             assert b"".join(respond(node, "GET", {}).body) == b"%d" % i
-    assert _open_descriptors() <= before + 4  # kept open for the next requests, within the bound
+    assert _open_descriptors() == before + 4  # the 4 most recently used, for the next requests
 
-    monkeypatch.setattr(local_module, "_OPEN_MAX", 64)
-    for node in nodes[-3:]:
+    monkeypatch.setattr(kept_files, "OPEN_MAX", 64)
+    kept_files.drop_all()
+    for node in nodes[-4:]:
         respond(node, "GET", {})
-    kept = _open_descriptors()
+    assert _open_descriptors() == before + 4
     nodes[-1].write_bytes(b"new")  # this mount's own writes and deletes let go at once
     nodes[-2].delete()
-    assert _open_descriptors() == kept - 2
-    (tmp_path / nodes[-3].path).unlink()  # another process's: on the next request for that path
-    assert respond(nodes[-3], "GET", {}).status == 404
-    assert _open_descriptors() == kept - 3
+    os.symlink(tmp_path, tmp_path / "alias")
+    local_storage.node("files", "alias", nodes[-3].path).delete()  # under another spelling too
+    assert _open_descriptors() == before + 1
+    (tmp_path / nodes[-4].path).unlink()  # another program's: on the next request for that path
+    assert respond(nodes[-4], "GET", {}).status == 404
+    assert _open_descriptors() == before
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="files are kept open only where /proc tells where")
+def test_kept_files_are_let_go_when_unused(local_storage, monkeypatch, kept_files):
+    first, second = local_storage.node("files", "first.txt"), local_storage.node("files", "second.txt")
+    first.write_bytes(b"1")
+    second.write_bytes(b"2")
+    respond(first, "GET", {})
+    before = _open_descriptors()
+    monkeypatch.setattr(kept_files, "OPEN_IDLE", 0.0)
+    respond(second, "GET", {})  # keeping a new one lets go of those unused for OPEN_IDLE seconds
+    assert _open_descriptors() == before
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to tell where an open file is")
+def test_a_folder_moved_out_of_the_root_is_not_served_through_a_link(local_storage, tmp_path_factory, kept_files):
+    outside = tmp_path_factory.mktemp("elsewhere")
+    root = Path(local_storage.get_backend("files").root)
+    node = local_storage.node("files", "sub/page.txt")
+    node.write_bytes(b"was public")
+    assert b"".join(respond(node, "GET", {}).body) == b"was public"
+    os.rename(root / "sub", outside / "sub")  # the file itself is unchanged: same inode and ctime
+    os.symlink(outside / "sub", root / "sub")
+    assert respond(node, "GET", {}).status == 403
+    assert respond(node, "HEAD", {}).status == 403
+
+
+def test_out_of_descriptors_is_503_not_403(local_storage, monkeypatch):
+    node = local_storage.node("files", "a.txt")
+    node.write_bytes(b"a")
+
+    def no_descriptors(path, flags, mode=0o777, *, dir_fd=None):
+        raise OSError(errno.EMFILE, "Too many open files", path)
+
+    openfiles.drop_all()
+    monkeypatch.setattr(openfiles.os, "open", no_descriptors)
+    assert respond(node, "GET", {}).status == 503
+
+
+def test_a_file_truncated_while_being_sent_ends_the_body_with_an_error(local_storage, tmp_path):
+    node = local_storage.node("files", "shrinking.bin")
+    node.write_bytes(os.urandom(SMALL_BODY * 2))
+    response = respond(node, "GET", {})
+    os.truncate(tmp_path / "shrinking.bin", 1000)  # in place, not a new version renamed in
+    with pytest.raises(OSError, match="truncated"):
+        b"".join(response.body)  # the server drops the connection: no short body passed as whole
+    response.close()
+
+    class TruncatedWhileReadingHeaders(dict):
+        def get(self, name, default=None):
+            if name == "Range":
+                os.truncate(tmp_path / "small.bin", 10)
+            return super().get(name, default)
+
+    local_storage.node("files", "small.bin").write_bytes(b"x" * 1000)
+    response = respond(local_storage.node("files", "small.bin"), "GET", TruncatedWhileReadingHeaders())
+    assert response.status == 503  # the headers said 1,000 bytes: better ask again than send 10
 
 
 def test_a_large_body_keeps_its_version_when_the_file_is_replaced_before_sending(local_storage, monkeypatch):
     node = local_storage.node("files", "big.bin")
     old = os.urandom(SMALL_BODY * 2)
     node.write_bytes(old)
-    real_reopen = local_module.SharedFile.reopen
+    real_reopen = openfiles.SharedFile.reopen
 
     def replaced_first(shared):
-        node.write_bytes(b"new")  # lands between the headers and the descriptor sendfile would use
+        node.write_bytes(b"new")  # lands between the headers and the descriptor sendfile uses
         return real_reopen(shared)
 
-    monkeypatch.setattr(local_module.SharedFile, "reopen", replaced_first)
+    monkeypatch.setattr(openfiles.SharedFile, "reopen", replaced_first)
     response = respond(node, "GET", {"Range": f"bytes=10-{SMALL_BODY + 9}"})
-    assert response.file is None  # no sendfile of a descriptor that would read the new bytes
-    assert response.status == 206 and b"".join(response.body) == old[10 : SMALL_BODY + 10]
-    assert response.header("Content-Length") == str(SMALL_BODY)
+    assert response.status == 206 and response.header("Content-Length") == str(SMALL_BODY)
+    assert b"".join(response.body) == old[10 : SMALL_BODY + 10]
+    response.close()
 
 
 def test_closing_a_body_twice_closes_nothing_else(local_storage, tmp_path):

@@ -17,64 +17,15 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from ..errors import StorageConfigError, StoragePathError
+from . import openfiles
 from .base import CHUNK_SIZE, AtomicWriter, StorageBackend
+from .openfiles import SharedFile
 
 __all__ = ["LocalBackend"]
 
 _TMP_SUFFIX = ".genro-tmp"
 _tmp_counter = itertools.count()
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-# O_NONBLOCK: a FIFO swapped in after the check must not make the open wait for a writer.
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-#: How many file versions a mount keeps open for serving (see ``LocalBackend.open_current``).
-_OPEN_MAX = 256
-
-
-def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
-    """What changes when the file at a path is another one or is written, renamed or linked."""
-    return (st.st_dev, st.st_ino, st.st_ctime_ns, st.st_size, st.st_mtime_ns)
-
-
-class SharedFile:
-    """One version of a local file, open for reading: ``fd`` (read it with ``os.pread`` only,
-    since others share it) and its ``stat``. The descriptor is closed when the last holder
-    drops the object, so a response keeps its version readable however long it takes."""
-
-    __slots__ = ("path", "fd", "stat", "identity")
-
-    def __init__(self, path: str, fd: int, st: os.stat_result):
-        self.path = path
-        self.fd = fd
-        self.stat = st
-        self.identity = _identity(st)
-
-    @classmethod
-    def open(cls, path: str) -> SharedFile:
-        fd = os.open(path, _READ_FLAGS)
-        try:
-            return cls(path, fd, os.fstat(fd))
-        except BaseException:
-            os.close(fd)
-            raise
-
-    def reopen(self) -> int | None:
-        """A descriptor of this version with its own file offset (for ``sendfile``), owned by
-        the caller; None once the path names another version."""
-        try:
-            fresh = SharedFile.open(self.path)
-        except OSError:
-            return None
-        if fresh.identity != self.identity:
-            return None
-        fd, fresh.fd = fresh.fd, -1
-        return fd
-
-    def __del__(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-
-    def __repr__(self) -> str:
-        return f"<SharedFile {self.path!r} fd={self.fd}>"
 
 
 def _tmp_name(final: str) -> str:
@@ -108,8 +59,6 @@ class LocalBackend(StorageBackend):
             raise StorageConfigError(
                 f"must be a folder path or a callable, not {type(path).__name__}", mount=mount, key="path"
             )
-        # OS path -> the version of the file there last served (open_current).
-        self._open: dict[str, SharedFile] = {}
 
     @property
     def root(self) -> str:
@@ -170,28 +119,30 @@ class LocalBackend(StorageBackend):
     def open_current(self, path: str) -> SharedFile:
         """The version of the regular file at ``path`` that is there now, open for reading.
 
-        Serving a file's headers and bytes from one :class:`SharedFile` keeps them from
-        two versions. Versions are shared and kept open between requests (at most
-        ``_OPEN_MAX`` per mount): a request costs one ``stat``, and the ``lstat`` walk that
-        refuses links leaving the root runs again only when the file at ``path`` is another
-        one or has changed (inode, ctime, size, mtime). Raises ``FileNotFoundError``,
-        ``IsADirectoryError`` for folders and the root, ``PermissionError`` for FIFOs,
-        sockets and devices (never opened), :class:`StoragePathError` for a link leaving
-        the root.
+        Serving a file's headers and bytes from one :class:`SharedFile` keeps them from two
+        versions. Versions are kept open between requests (see :mod:`.openfiles`): while
+        the file at ``path`` is the same one, unchanged, and the open file still lies inside
+        the root, a request costs a ``stat`` and a ``readlink``; otherwise the ``lstat``
+        walk runs again. Raises ``FileNotFoundError``, ``IsADirectoryError`` for folders and
+        the root, ``PermissionError`` for FIFOs, sockets and devices (never opened),
+        :class:`StoragePathError` for a link leaving the root.
         """
         if not path:
             raise IsADirectoryError(21, "Is a directory", self.root)
-        full = f"{self._roots()[0]}/{path}"
-        known = self._open.get(full)
+        root, real_root = self._roots()
+        inside = real_root.rstrip("/") + "/"
+        full = f"{root}/{path}"
+        known = openfiles.kept(full)
         if known is not None:
             try:
-                st = os.stat(full)
+                current = openfiles.identity(os.stat(full))
+                where = known.where()
             except OSError:
-                self._open.pop(full, None)
+                openfiles.drop(known)
                 raise
-            if _identity(st) == known.identity:
+            if current == known.identity and where is not None and where.startswith(inside):
                 return known
-            self._open.pop(full, None)
+            openfiles.drop(known)
         full, checked, _ = self._resolve(path)
         if checked is None:
             raise FileNotFoundError(2, "No such file or directory", full)
@@ -199,25 +150,22 @@ class LocalBackend(StorageBackend):
             if stat.S_ISDIR(checked.st_mode):
                 raise IsADirectoryError(21, "Is a directory", full)
             raise PermissionError(13, "Not a regular file: never opened for serving", full)
-        version = SharedFile.open(full)
+        try:
+            version = SharedFile.open(full)
+        except OSError as exc:
+            if exc.errno not in (errno.EMFILE, errno.ENFILE):
+                raise
+            openfiles.drop_all()  # out of descriptors: let go of the kept ones and try once more
+            version = SharedFile.open(full)
         if (version.stat.st_dev, version.stat.st_ino) != (checked.st_dev, checked.st_ino):
             raise FileNotFoundError(2, "No such file or directory (replaced while opening)", full)
+        if version.real is not None and not version.real.startswith(inside):
+            # A link swapped in during the walk: what was opened is not the file it checked.
+            raise StoragePathError("symlink resolves outside the mount root", mount=self.mount, path=path)
         if not stat.S_ISREG(version.stat.st_mode):
             raise PermissionError(13, "Not a regular file: never opened for serving", full)
-        if len(self._open) >= _OPEN_MAX:
-            self._open.clear()  # the versions in use stay open until their readers drop them
-        self._open[full] = version
+        openfiles.keep(version)
         return version
-
-    def _forget_open(self, full: str) -> None:
-        """Let go of what :meth:`open_current` keeps open at ``full`` and below it, so that a
-        file this mount deletes or replaces frees its space once its last reader is done."""
-        if not self._open:
-            return
-        self._open.pop(full, None)
-        below = full + "/"
-        for key in [key for key in list(self._open) if key.startswith(below)]:
-            self._open.pop(key, None)
 
     # -- metadata --------------------------------------------------------------------
 
@@ -333,7 +281,7 @@ class LocalBackend(StorageBackend):
         def commit() -> None:
             raw.close()
             os.replace(tmp, full)
-            self._forget_open(full)
+            openfiles.forget(full)
 
         def discard() -> None:
             raw.close()
@@ -351,7 +299,7 @@ class LocalBackend(StorageBackend):
             os.close(fd)
             fd = -1
             os.replace(tmp, full)
-            self._forget_open(full)
+            openfiles.forget(full)
         except BaseException:
             if fd >= 0:
                 os.close(fd)
@@ -375,7 +323,7 @@ class LocalBackend(StorageBackend):
             shutil.rmtree(full)
         else:
             os.unlink(full)
-        self._forget_open(full)
+        openfiles.forget(full)
 
     def rmdir(self, path: str) -> None:
         full, st, _ = self._resolve(path)
@@ -400,7 +348,7 @@ class LocalBackend(StorageBackend):
         except BaseException:
             _unlink_quietly(tmp)
             raise
-        self._forget_open(full)
+        openfiles.forget(full)
 
     def move(self, src: str, dst: str) -> None:
         source, st, _ = self._resolve(src)
@@ -418,8 +366,8 @@ class LocalBackend(StorageBackend):
             # Another device, for one: copy (atomically) then delete.
             self.copy(src, dst)
             os.unlink(source)
-        self._forget_open(source)
-        self._forget_open(full)
+        openfiles.forget(source)
+        openfiles.forget(full)
 
 
 def _copy_reporting(source: str, fd: int, progress: Callable[[int], None]) -> None:

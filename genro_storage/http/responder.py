@@ -8,6 +8,7 @@ Flask each turn the :class:`Response` into their own response in a few lines.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -27,7 +28,7 @@ from .headers import (
 )
 
 if TYPE_CHECKING:
-    from ..backends.local import SharedFile
+    from ..backends.openfiles import SharedFile
     from ..node import StorageNode
 
 __all__ = ["Response", "respond", "EnvironHeaders", "MAX_RANGES", "serve"]
@@ -139,7 +140,10 @@ class FileSlice:
         left = self._stop - self.tell()
         if left <= 0:
             return b""
-        return os.read(self._fd, left if size < 0 or size > left else size)
+        data = os.read(self._fd, left if size < 0 or size > left else size)
+        if not data:
+            raise _shrank(f"descriptor {self._fd}")
+        return data
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := self.read(CHUNK_SIZE):
@@ -151,6 +155,12 @@ class FileSlice:
             os.close(fd)
 
     __del__ = close  # a server that never closes its body must not leak the descriptor
+
+
+def _shrank(what: str) -> OSError:
+    """The error that ends a body whose file was truncated in place while being sent: the
+    server drops the connection rather than send fewer bytes than Content-Length says."""
+    return OSError(errno.EIO, "File truncated while being sent", what)
 
 
 class _Body:
@@ -235,8 +245,12 @@ def respond(
             shared = open_current(node.path)
         except (FileNotFoundError, NotADirectoryError):
             return empty_response(404)
-        except (OSError, StorageError):
-            return empty_response(403)  # a folder, a FIFO or device, a link leaving the root, no permission
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                return empty_response(503)  # out of descriptors: the server's trouble, for now
+            return empty_response(403)  # a folder, a FIFO or device, no permission
+        except StorageError:
+            return empty_response(403)  # a link leaving the root
         st = shared.stat
         info = {
             "type": "file",
@@ -476,11 +490,14 @@ def _body_response(
 ) -> Response:
     if shared is not None:
         if stop - start <= SMALL_BODY:
-            return Response(status, head, [os.pread(shared.fd, stop - start, start)])
-        fd = shared.reopen()
-        if fd is None:  # the path names a newer version already: send this one without sendfile
+            data = os.pread(shared.fd, stop - start, start)
+            if len(data) != stop - start:
+                return empty_response(503)  # truncated in place since its stat: ask again
+            return Response(status, head, [data])
+        try:
+            file = FileSlice(shared.reopen(), start, stop)
+        except OSError:  # no descriptor to spare for sendfile: read from the shared one
             return Response(status, head, _Body(_file_reader(shared)(start, stop)))
-        file = FileSlice(fd, start, stop)
         return Response(status, head, _Body(iter(file), file.close), file)
     # The validator sent in the headers pins the bytes to that version where the service can.
     return Response(status, head, _Body(node.backend.iter_range(node.path, start, stop, etag=info.get("etag"))))
@@ -490,7 +507,10 @@ def _file_reader(shared: SharedFile) -> Callable[[int, int], Iterator[bytes]]:
     """Chunks of an open local file between two offsets."""
 
     def read(start: int, stop: int) -> Iterator[bytes]:
-        while start < stop and (chunk := os.pread(shared.fd, min(CHUNK_SIZE, stop - start), start)):
+        while start < stop:
+            chunk = os.pread(shared.fd, min(CHUNK_SIZE, stop - start), start)
+            if not chunk:
+                raise _shrank(shared.path)
             start += len(chunk)
             yield chunk
 
