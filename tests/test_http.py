@@ -582,7 +582,10 @@ def test_kept_files_are_let_go_when_unused(local_storage, monkeypatch, kept_file
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to tell where an open file is")
-def test_a_folder_moved_out_of_the_root_is_not_served_through_a_link(local_storage, tmp_path_factory, kept_files):
+def test_a_folder_moved_out_of_the_root_is_not_served_through_a_link(
+    local_storage, tmp_path_factory, kept_files, monkeypatch
+):
+    monkeypatch.setattr(kept_files, "RECHECK", 0.0)  # where a kept file lies is checked every time
     outside = tmp_path_factory.mktemp("elsewhere")
     root = Path(local_storage.get_backend("files").root)
     node = local_storage.node("files", "sub/page.txt")

@@ -3,9 +3,11 @@
 A :class:`SharedFile` is one version of a file (an open descriptor and its ``fstat``).
 Versions are kept process-wide, most recently used last, within a budget taken from the
 open-file limit, and dropped after a minute unused, when a request finds the file changed,
-or when this process writes or deletes it. Where the open file now lies is read back from
-``/proc/self/fd`` (Linux), so a file moved out of a mount's root, or reached through a
-link swapped in meanwhile, is never served: without ``/proc`` nothing is kept.
+or when this process writes or deletes it. Where the open file lies is read back from
+``/proc/self/fd`` (Linux) when it is opened and again at most ``RECHECK`` seconds later
+while it is kept, so a file reached through a link swapped in meanwhile is never served,
+and one whose folder is moved out of the mount's root stops being served within that
+time: without ``/proc`` nothing is kept.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ def _budget() -> int:
 OPEN_MAX = _budget()
 #: Seconds a kept version may go unused before the next new one pushes it out.
 OPEN_IDLE = 60.0
+#: Seconds between two checks of where a kept version lies (``readlink`` costs as much as a
+#: ``stat`` and a read together); its identity is checked on every request.
+RECHECK = 1.0
 
 _kept: OrderedDict[str, SharedFile] = OrderedDict()  # OS path -> version, least recently used first
 _lock = threading.Lock()  # for changes that take more than one step; lookups need none
@@ -58,7 +63,7 @@ class SharedFile:
     since others share it) and its ``stat``. The descriptor is closed when the last holder
     drops the object, so a response keeps its version readable however long it takes."""
 
-    __slots__ = ("path", "fd", "stat", "identity", "real", "used")
+    __slots__ = ("path", "fd", "stat", "identity", "real", "used", "located")
 
     def __init__(self, path: str, fd: int, st: os.stat_result, real: str | None):
         self.path = path
@@ -68,6 +73,7 @@ class SharedFile:
         #: Where the file was when opened, without links (None where the OS cannot tell).
         self.real = real
         self.used = 0.0
+        self.located = time.monotonic()  # when ``real`` was read
 
     @classmethod
     def open(cls, path: str) -> SharedFile:
@@ -82,8 +88,14 @@ class SharedFile:
 
     def where(self) -> str | None:
         """The path of the open file now (following renames of it and of its folders),
-        ending in `` (deleted)`` once unlinked; None where the OS cannot tell."""
-        return os.readlink(f"/proc/self/fd/{self.fd}") if _PROC_FD else None
+        ending in `` (deleted)`` once unlinked; None where the OS cannot tell. Read again
+        only ``RECHECK`` seconds after the last time."""
+        if _PROC_FD:
+            now = time.monotonic()
+            if now - self.located >= RECHECK:
+                self.real = os.readlink(f"/proc/self/fd/{self.fd}")
+                self.located = now
+        return self.real
 
     def reopen(self) -> int:
         """A descriptor of this same version with its own file offset (for ``sendfile``),
