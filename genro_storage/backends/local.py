@@ -122,8 +122,8 @@ class LocalBackend(StorageBackend):
         Serving a file's headers and bytes from one :class:`SharedFile` keeps them from two
         versions. Versions are kept open between requests (see :mod:`.openfiles`): while
         the file at ``path`` is the same one, unchanged, and the open file still lies inside
-        the root, a request costs a ``stat`` and a ``readlink``; otherwise the ``lstat``
-        walk runs again. Raises ``FileNotFoundError``, ``IsADirectoryError`` for folders and
+        the root (read back at most once a second), a request costs a ``stat``; otherwise
+        the ``lstat`` walk runs again. Raises ``FileNotFoundError``, ``IsADirectoryError`` for folders and
         the root, ``PermissionError`` for FIFOs, sockets and devices (never opened),
         :class:`StoragePathError` for a link leaving the root.
         """
