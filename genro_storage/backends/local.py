@@ -182,7 +182,6 @@ class LocalBackend(StorageBackend):
             "mtime": st.st_mtime,
             "mtime_ns": st.st_mtime_ns,
             "inode": st.st_ino,
-            "ospath": full,  # already checked: lets callers open it without resolving again
         }
 
     def exists(self, path: str) -> bool:
