@@ -17,7 +17,9 @@ already catch, so ``except FileNotFoundError`` keeps working::
         └── StorageNotADirectoryError  (NotADirectoryError)
 
 Context travels on the exception: ``exc.mount`` and ``exc.path`` (and ``exc.key`` on
-configuration errors), attached in one place, :func:`translate_exception`.
+configuration errors), attached in one place: ``with ErrorContext(mount, path):`` around
+backend calls (the node, the transfer engine and the HTTP responder all use it), which
+hands what escapes to :func:`translate_exception`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ __all__ = [
     "StorageIsADirectoryError",
     "StorageNotADirectoryError",
     "CommandError",
+    "ErrorContext",
     "translate_exception",
 ]
 
@@ -198,6 +201,13 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return found
 
 
+#: Words in the class names clients give a dropped or unreachable service: botocore's
+#: EndpointConnectionError, ResponseStreamingError and ReadTimeoutError, urllib3's
+#: ProtocolError, http.client's IncompleteRead and RemoteDisconnected, aiohttp's
+#: ServerDisconnectedError and ClientPayloadError (a body cut short).
+_CONNECTION_WORDS = ("connect", "timeout", "incompleteread", "protocolerror", "streamingerror", "payloaderror")
+
+
 def _is_connection_failure(exc: BaseException) -> bool:
     for link in _chain(exc):
         if isinstance(link, (ConnectionError, TimeoutError)):
@@ -205,7 +215,7 @@ def _is_connection_failure(exc: BaseException) -> bool:
         if isinstance(link, OSError) and link.errno in _CONNECTION_ERRNOS:
             return True
         name = type(link).__name__.lower()
-        if "connect" in name or "timeout" in name:
+        if any(word in name for word in _CONNECTION_WORDS):
             return True
     return False
 
@@ -240,6 +250,8 @@ def translate_oserror(exc: OSError, mount: str, path: str) -> StorageOSError:
     for builtin, ours in _TRANSLATIONS:
         if isinstance(exc, builtin):
             return ours(mount, path, exc.strerror if exc.errno else (str(exc) or None))
+    if exc.errno is not None and exc.errno not in _CONNECTION_ERRNOS:
+        return StorageOSError(mount, path, exc.strerror or str(exc), exc.errno)  # ENOSPC, EIO...: the disk's own
     if _is_connection_failure(exc):
         return StorageConnectionError(mount, path, exc.strerror or str(exc) or type(exc).__name__)
     return StorageOSError(mount, path, exc.strerror or str(exc) or type(exc).__name__, exc.errno)
@@ -258,6 +270,7 @@ _CLIENT_PACKAGES = frozenset(
         "botocore",
         "gcsfs",
         "google",
+        "http",  # http.client: IncompleteRead, RemoteDisconnected under the clients above
         "requests",
         "s3fs",
         "s3transfer",
@@ -284,3 +297,29 @@ def translate_exception(exc: BaseException, mount: str, path: str) -> StorageErr
     if _is_connection_failure(exc):
         return StorageConnectionError(mount, path, message)
     return _STATUS_TRANSLATIONS.get(_http_status(exc) or 0, StorageOSError)(mount, path, message)
+
+
+class ErrorContext:
+    """``with ErrorContext(mount, path):`` makes what the block raises our error naming
+    ``mount:path``: OS and service failures get their class (:func:`translate_exception`),
+    chained ``from`` the original; our own errors and bugs pass through untouched.
+
+    The one place context is attached: nodes, the transfer engine and the responder wrap
+    their backend calls in it. Cheap enough for every call (a slotted object, no frame).
+    """
+
+    __slots__ = ("mount", "path")
+
+    def __init__(self, mount: str, path: str):
+        self.mount = mount
+        self.path = path
+
+    def __enter__(self) -> ErrorContext:
+        return self
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if exc is None or not isinstance(exc, Exception) or isinstance(exc, StorageError):
+            return
+        translated = translate_exception(exc, self.mount, self.path)
+        if translated is not None:
+            raise translated from exc

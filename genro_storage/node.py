@@ -13,19 +13,18 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
-from .backends.base import CHUNK_SIZE, AtomicWriter
+from .backends.base import CHUNK_SIZE, AtomicWriter, ContextReader
 from .errors import (
     CommandError,
-    StorageError,
+    ErrorContext,
     StorageExistsError,
     StorageIsADirectoryError,
     StorageNotFoundError,
     StoragePermissionError,
     UnsupportedOperationError,
-    translate_exception,
 )
 from .paths import join_path
-from .transfer import SkipRule, TransferProgress, TransferReport, transfer
+from .transfer import SkipRule, TransferOptions, TransferProgress, TransferReport, transfer
 
 if TYPE_CHECKING:
     from .backends.base import StorageBackend
@@ -44,6 +43,9 @@ _ENCODED_TYPES = {
     "xz": "application/x-xz",
 }
 _WRITE_MODES = {"w": False, "wt": False, "wb": True}
+
+#: Longest name (in bytes) a temporary local copy keeps: most file systems allow 255.
+_LOCAL_NAME_MAX = 200
 
 
 def _stamp(path: str) -> tuple[int, int, int] | None:
@@ -91,14 +93,9 @@ class StorageNode:
         node._path = path
         return node
 
-    def _error(self, exc: BaseException, path: str | None = None) -> StorageError:
-        """Our error for ``exc``, raised by the backend on this node (or on ``path``), for
-        the caller to raise ``from exc``: an OS or service failure gets its class, mount
-        and path. An exception that is already ours, or a bug, is re-raised untouched."""
-        translated = translate_exception(exc, self._mount.name, self._path if path is None else path)
-        if translated is None or translated is exc:
-            raise exc
-        return translated
+    def _context(self) -> ErrorContext:
+        """Wraps this node's backend calls: what fails there names this mount and path."""
+        return ErrorContext(self._mount.name, self._path)
 
     # -- identity ------------------------------------------------------------------------
 
@@ -127,6 +124,11 @@ class StorageNode:
     @property
     def mount_name(self) -> str:
         return self._mount.name
+
+    @property
+    def mount(self) -> Mount:
+        """The :class:`~genro_storage.manager.Mount` this node lies on (name, backend, permissions)."""
+        return self._mount
 
     @property
     def fullpath(self) -> str:
@@ -173,31 +175,23 @@ class StorageNode:
 
     def info(self) -> dict[str, Any]:
         """The backend's metadata: ``type``, ``size``, ``mtime`` (and ``etag``/``md5`` where known)."""
-        try:
+        with self._context():
             return self._mount.backend.info(self._path)
-        except Exception as exc:
-            raise self._error(exc) from exc
 
     @property
     def exists(self) -> bool:
-        try:
+        with self._context():
             return self._mount.backend.exists(self._path)
-        except Exception as exc:
-            raise self._error(exc) from exc
 
     @property
     def isfile(self) -> bool:
-        try:
+        with self._context():
             return self._mount.backend.isfile(self._path)
-        except Exception as exc:
-            raise self._error(exc) from exc
 
     @property
     def isdir(self) -> bool:
-        try:
+        with self._context():
             return self._mount.backend.isdir(self._path)
-        except Exception as exc:
-            raise self._error(exc) from exc
 
     @property
     def size(self) -> int:
@@ -224,10 +218,8 @@ class StorageNode:
     @property
     def md5hash(self) -> str:
         """Hex MD5 of the content: from the service's metadata when it has it, else computed."""
-        try:
+        with self._context():
             return self._mount.backend.md5(self._path)
-        except Exception as exc:
-            raise self._error(exc) from exc
 
     @property
     def etag(self) -> str:
@@ -258,10 +250,8 @@ class StorageNode:
         if version is not None:
             with self.open("rb", version=version) as f:
                 return f.read()
-        try:
+        with self._context():
             return self._mount.backend.read_bytes(self._path)
-        except Exception as exc:
-            raise self._error(exc) from exc
 
     def read_text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         return self.read_bytes().decode(encoding, errors)
@@ -289,13 +279,13 @@ class StorageNode:
         leaving a ``with`` block by an exception keeps the previous content.
         """
         if mode in _READ_MODES:
-            try:
+            context = self._context()
+            with context:
                 if version is not None:
-                    raw = self._mount.backend.open_version(self._path, version)
+                    handle = self._mount.backend.open_version(self._path, version)
                 else:
-                    raw = self._mount.backend.open_read(self._path)
-            except Exception as exc:
-                raise self._error(exc) from exc
+                    handle = self._mount.backend.open_read(self._path)
+            raw = ContextReader(handle, context)
             if _READ_MODES[mode]:
                 return raw
             return io.TextIOWrapper(raw, encoding=encoding or "utf-8", errors=errors, newline=newline)  # type: ignore[arg-type]
@@ -319,19 +309,10 @@ class StorageNode:
                 self._path = backend.write_bytes(self._path, buffer.getvalue()) or self._path
 
             return AtomicWriter(buffer, commit, buffer.close)
-        try:
+        context = self._context()
+        with context:
             writer = backend.open_write(self._path)
-        except Exception as exc:
-            raise self._error(exc) from exc
-        commit = writer._commit
-
-        def translated_commit() -> None:
-            try:
-                commit()
-            except Exception as exc:
-                raise self._error(exc) from exc
-
-        writer._commit = translated_commit
+        writer.context = context
         return writer
 
     def write_bytes(self, data: bytes | bytearray | memoryview) -> int:
@@ -340,10 +321,8 @@ class StorageNode:
             raise TypeError(f"write_bytes() takes bytes, not {type(data).__name__}")
         mount = self._mount
         mount.require_write(self._path)
-        try:
+        with self._context():
             new_path = mount.backend.write_bytes(self._path, data)
-        except Exception as exc:
-            raise self._error(exc) from exc
         if new_path is not None:
             self._path = new_path
         return len(data)
@@ -372,7 +351,7 @@ class StorageNode:
         backend = mount.backend
         if not backend.has_folders:
             raise UnsupportedOperationError("folders", mount=mount.name, path=self._path)
-        try:
+        with self._context():
             if backend.isdir(self._path):
                 if not exist_ok:
                     raise StorageExistsError(mount.name, self._path)
@@ -382,8 +361,6 @@ class StorageNode:
             if not parents and self._path and not backend.isdir(self.parent._path):
                 raise StorageNotFoundError(mount.name, self._path, "Parent folder does not exist (use parents=True)")
             backend.mkdir(self._path)
-        except Exception as exc:
-            raise self._error(exc) from exc
 
     def delete(self) -> bool:
         """Delete this file, or this folder with everything in it.
@@ -398,22 +375,68 @@ class StorageNode:
         if not self._path:
             raise StorageIsADirectoryError(mount.name, self._path, "Refusing to delete the root of a mount")
         try:
-            mount.backend.delete(self._path)
+            with self._context():
+                mount.backend.delete(self._path)
         except FileNotFoundError:
             return False
-        except Exception as exc:
-            raise self._error(exc) from exc
         return True
+
+    def rmdir(self) -> None:
+        """Remove this folder if it is empty, as ``pathlib.Path.rmdir`` does
+        (``OSError`` with ``errno.ENOTEMPTY`` otherwise); needs permissions ``'delete'``."""
+        mount = self._mount
+        mount.require_delete(self._path)
+        if not self._path:
+            raise StoragePermissionError(mount.name, self._path, "Refusing to remove the root of a mount")
+        if not mount.backend.has_folders:
+            raise UnsupportedOperationError("folders", mount=mount.name, path=self._path)
+        with self._context():
+            mount.backend.rmdir(self._path)
 
     def children(self) -> list[StorageNode]:
         """The nodes in this folder, sorted by name."""
-        try:
+        with self._context():
             names = self._mount.backend.listdir(self._path)
-        except Exception as exc:
-            raise self._error(exc) from exc
         base = f"{self._path}/" if self._path else ""
         make = self._make
         return [make(base + name) for name in sorted(names)]
+
+    def walk_files(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every file below this folder as ``(relative path, info)``, and every empty
+        folder (``info['type'] == 'directory'``): one recursive listing on object stores.
+        Unordered; the transfer engine plans copies from it."""
+        context = self._context()
+        with context:
+            found = self._mount.backend.walk_files(self._path)
+        while True:
+            with context:
+                entry = next(found, None)
+            if entry is None:
+                return
+            yield entry
+
+    def walk(self, top_down: bool = True) -> Iterator[tuple[StorageNode, list[str], list[str]]]:
+        """``(folder, folder names, file names)`` for this folder and each below it, as
+        ``pathlib.Path.walk`` gives them (names sorted; parents first unless
+        ``top_down=False``), from one :meth:`walk_files` listing."""
+        folders: dict[str, tuple[set[str], list[str]]] = {"": (set(), [])}
+        for rel, info in self.walk_files():
+            parts = rel.split("/")
+            for depth in range(1, len(parts)):
+                parent, name = "/".join(parts[: depth - 1]), parts[depth - 1]
+                folders.setdefault(parent, (set(), []))[0].add(name)
+                folders.setdefault("/".join(parts[:depth]), (set(), []))
+            parent = "/".join(parts[:-1])
+            if info["type"] == "directory":
+                folders[parent][0].add(parts[-1])
+                folders.setdefault(rel, (set(), []))
+            else:
+                folders[parent][1].append(parts[-1])
+        # Depth first, a folder before what it holds (after it, bottom up), as os.walk.
+        order = sorted(folders, key=lambda rel: rel.split("/") if rel else [], reverse=not top_down)
+        for rel in order:
+            dirs, files = folders[rel]
+            yield (self.child(rel) if rel else self), sorted(dirs), sorted(files)
 
     # -- cloud features ------------------------------------------------------------------
 
@@ -424,10 +447,8 @@ class StorageNode:
 
     def get_metadata(self) -> dict[str, str]:
         """The user metadata stored with this file (S3, GCS, Azure)."""
-        try:
+        with self._context():
             return self._mount.backend.get_metadata(self._path)
-        except Exception as exc:
-            raise self._error(exc) from exc
 
     def set_metadata(
         self,
@@ -439,19 +460,15 @@ class StorageNode:
         """Merge ``metadata`` into this file's user metadata (a None value removes a key),
         and set the Content-Type / Cache-Control the service serves it with, when given."""
         self._mount.require_write(self._path)
-        try:
+        with self._context():
             self._mount.backend.set_metadata(self._path, dict(metadata or {}), content_type, cache_control)
-        except Exception as exc:
-            raise self._error(exc) from exc
 
     @property
     def versions(self) -> list[dict[str, Any]]:
         """This file's versions, newest first (``version_id``, ``size``, ``mtime``, ``is_latest``);
         read one with ``open('rb', version=...)`` or ``read_bytes(version=...)``."""
-        try:
+        with self._context():
             return self._mount.backend.versions(self._path)
-        except Exception as exc:
-            raise self._error(exc) from exc
 
     # -- external tools ----------------------------------------------------------------------
 
@@ -473,21 +490,19 @@ class StorageNode:
         writes = "w" in mode
         if writes:
             self._mount.require_write(self._path)
-        ospath = getattr(self._mount.backend, "ospath", None)
-        if ospath is not None:
-            try:
-                path = ospath(self._path)
+        backend = self._mount.backend
+        if backend.supports("local_files"):
+            with self._context():
+                path = backend.ospath(self._path)
                 if writes:
                     os.makedirs(os.path.dirname(path), exist_ok=True)
                 elif not os.path.exists(path):
                     raise FileNotFoundError(2, "No such file or directory", path)
-            except Exception as exc:
-                raise self._error(exc) from exc
             yield path
             return
         folder = tempfile.mkdtemp(prefix="genro-storage-")
         try:
-            local = os.path.join(folder, self.basename or "data")
+            local = os.path.join(folder, self._local_name())
             if mode != "w":
                 self._download(local)
             downloaded = _stamp(local)
@@ -509,7 +524,7 @@ class StorageNode:
             self._mount.require_write(self._path)  # an output on a readonly mount
         folder = tempfile.mkdtemp(prefix="genro-storage-")
         try:
-            local = os.path.join(folder, self.basename or "data")
+            local = os.path.join(folder, self._local_name())
             self._download(local)
             before = _stamp(local)
             yield local
@@ -522,21 +537,26 @@ class StorageNode:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
+    def _local_name(self) -> str:
+        """The name of this node's temporary local copy: its own where the OS allows it
+        (tools read the type from the suffix), else a short one keeping the suffix."""
+        name = self.basename or "data"
+        if len(os.fsencode(name)) <= _LOCAL_NAME_MAX:
+            return name
+        suffix = self.suffix if len(os.fsencode(self.suffix)) <= 32 else ""
+        return "data" + suffix
+
     def _download(self, local: str) -> None:
         """Copy this file's content into the local file ``local``."""
-        try:
+        with self._context():
             with self._mount.backend.open_read(self._path) as reader, open(local, "wb") as out:
                 shutil.copyfileobj(reader, out, CHUNK_SIZE)
-        except Exception as exc:
-            raise self._error(exc) from exc
 
     def _upload(self, local: str) -> None:
         """Replace this file's content with the local file ``local``, atomically."""
         with open(local, "rb") as source, self._open_write() as writer:
-            try:
+            with self._context():
                 shutil.copyfileobj(source, writer, CHUNK_SIZE)
-            except Exception as exc:
-                raise self._error(exc) from exc
 
     def call(self, *args: Any, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
         """Run an external program with every node in ``args`` replaced by a local path.
@@ -573,27 +593,28 @@ class StorageNode:
     def serve(self, environ: Any, start_response: Any, **options: Any) -> Any:
         """Answer a WSGI request for this file (conditional requests, ranges, HEAD).
 
-        Options: ``as_attachment``, ``download_name``, ``mimetype``, ``cache_max_age``,
-        ``immutable``, ``conditional``, ``etag`` (see :func:`genro_storage.http.respond`).
+        ``options`` are those of :class:`~genro_storage.http.ServeOptions`
+        (``as_attachment``, ``download_name``, ``mimetype``, ``max_age``, ``immutable``,
+        ``conditional``, ``etag``...), checked by name.
         """
         from .http.responder import serve
 
         return serve(self, environ, start_response, **options)
 
     def url(self, expires_in: int = 3600) -> str:
-        """A URL to download this file for ``expires_in`` seconds.
+        """A URL to download this file for ``expires_in`` seconds (a positive whole number).
 
         Presigned by the service on object stores; otherwise a URL for
         :class:`~genro_storage.http.StorageApp` (or the Django/Flask routes) signed with the
         secret given to :meth:`StorageManager.configure_urls`.
         """
+        if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
+            raise ValueError(f"url() expires_in must be a positive number of seconds, not {expires_in!r}")
         backend = self._mount.backend
-        if "presign" in backend.capabilities:
-            try:
-                return backend.presign(self._path, int(expires_in))
-            except Exception as exc:
-                raise self._error(exc) from exc
-        return self._manager.url_signer(self._mount.name).url(self._mount.name, self._path, int(expires_in))
+        if backend.supports("presign"):
+            with self._context():
+                return backend.presign(self._path, expires_in)
+        return self._manager.url_signer(self._mount.name).url(self._mount.name, self._path, expires_in)
 
     # -- copy and move -------------------------------------------------------------------
 
@@ -612,14 +633,15 @@ class StorageNode:
     def copy_to(
         self,
         dest: StorageNode | str,
+        options: TransferOptions | None = None,
         *,
         skip: SkipRule = None,
         progress: Callable[[TransferProgress], Any] | None = None,
         include: str | Iterable[str] | None = None,
         exclude: str | Iterable[str] | None = None,
         workers: int | None = None,
-        on_error: str = "raise",
-        dry_run: bool = False,
+        on_error: str | None = None,
+        dry_run: bool | None = None,
     ) -> TransferReport:
         """Copy this file or folder to ``dest`` (a node or ``'mount:path'``), on any mount.
 
@@ -650,29 +672,24 @@ class StorageNode:
         ``include`` pattern (or none is given) and no ``exclude`` one. Matching is
         case-sensitive; write a literal ``*``, ``?`` or ``[`` as ``[*]``, ``[?]``, ``[[]``.
         """
-        return transfer(
-            self,
-            self._as_node(dest),
-            skip=skip,
-            progress=progress,
-            include=include,
-            exclude=exclude,
-            workers=workers,
-            on_error=on_error,
-            dry_run=dry_run,
-        )
+        settings = TransferOptions.build(
+            options, skip=skip, progress=progress, include=include, exclude=exclude,
+            workers=workers, on_error=on_error, dry_run=dry_run,
+        )  # fmt: skip
+        return transfer(self, self._as_node(dest), settings)
 
     def move_to(
         self,
         dest: StorageNode | str,
+        options: TransferOptions | None = None,
         *,
         skip: SkipRule = None,
         progress: Callable[[TransferProgress], Any] | None = None,
         include: str | Iterable[str] | None = None,
         exclude: str | Iterable[str] | None = None,
         workers: int | None = None,
-        on_error: str = "raise",
-        dry_run: bool = False,
+        on_error: str | None = None,
+        dry_run: bool | None = None,
     ) -> TransferReport:
         """Move this file or folder to ``dest``: a rename within a backend where it has one;
         across backends each source file is deleted only after its copy is verified
@@ -680,15 +697,8 @@ class StorageNode:
         moved, then the source folders it left empty: files that ``include``/``exclude``
         left out, or that were written during the move, stay where they are, and so do
         their folders. Options as :meth:`copy_to`."""
-        return transfer(
-            self,
-            self._as_node(dest),
-            move=True,
-            skip=skip,
-            progress=progress,
-            include=include,
-            exclude=exclude,
-            workers=workers,
-            on_error=on_error,
-            dry_run=dry_run,
-        )
+        settings = TransferOptions.build(
+            options, skip=skip, progress=progress, include=include, exclude=exclude,
+            workers=workers, on_error=on_error, dry_run=dry_run,
+        )  # fmt: skip
+        return transfer(self, self._as_node(dest), settings, move=True)

@@ -136,7 +136,7 @@ def test_multipart_etag_is_not_taken_for_md5(all_mounts):
 
 def test_interrupted_copy_resumes(all_mounts, monkeypatch):
     make_tree(all_mounts, "local")
-    import genro_storage.transfer as transfer_module
+    import genro_storage.transfer.engine as transfer_module
 
     real = transfer_module.copy_file
     done = []
@@ -158,7 +158,7 @@ def test_interrupted_copy_resumes(all_mounts, monkeypatch):
 
 def test_on_error_continue_collects_failures(all_mounts, monkeypatch):
     make_tree(all_mounts, "memory")
-    import genro_storage.transfer as transfer_module
+    import genro_storage.transfer.engine as transfer_module
 
     real = transfer_module.copy_file
 
@@ -180,7 +180,7 @@ def test_a_failure_stops_a_parallel_copy_early(monkeypatch):
     storage = StorageManager([{"name": "a", "type": "memory"}, {"name": "b", "type": "memory"}])
     for index in range(300):
         storage.node("a", f"src/f{index:03}.txt").write_bytes(b"x")
-    import genro_storage.transfer as transfer_module
+    import genro_storage.transfer.engine as transfer_module
 
     real = transfer_module.copy_file
     started = []
@@ -724,7 +724,7 @@ def test_service_failures_are_storage_errors_naming_mount_and_path(tmp_path):
     ],
 )
 def test_progress_moves_while_a_large_file_copies(all_mounts, monkeypatch, source, dest, workers):
-    import genro_storage.transfer as transfer_module
+    import genro_storage.transfer.report as transfer_module
 
     monkeypatch.setattr(transfer_module, "PROGRESS_INTERVAL", 0)  # every chunk: the test sees them all
     size = 25 * 2**20  # above S3's multipart threshold, three 8 MiB parts and some
@@ -742,7 +742,7 @@ def test_progress_calls_never_overlap_nor_go_backwards(disk_and_memory, monkeypa
     import threading
     import time
 
-    import genro_storage.transfer as transfer_module
+    import genro_storage.transfer.report as transfer_module
 
     monkeypatch.setattr(transfer_module, "PROGRESS_INTERVAL", 0)
     sizes = [3 * 2**20, 2**20, 5000, 70_000, 0, 12, 2**20 + 1, 4096]

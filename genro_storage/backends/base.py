@@ -16,12 +16,29 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import IO, Any, ClassVar
 
-from ..errors import StorageConfigError, UnsupportedOperationError
+from ..errors import ErrorContext, StorageConfigError, UnsupportedOperationError
 
-__all__ = ["StorageBackend", "AtomicWriter", "CHUNK_SIZE"]
+__all__ = ["StorageBackend", "AtomicWriter", "ContextReader", "CHUNK_SIZE", "CAPABILITIES"]
+
+#: Every capability a backend may declare, and what declaring it promises.
+CAPABILITIES: Mapping[str, str] = MappingProxyType(
+    {
+        "metadata": "get_metadata() / set_metadata(): user metadata, Content-Type and Cache-Control",
+        "versions": "versions() / open_version(): earlier versions of a file",
+        "presign": "presign(path, expires_in): a URL the service itself signs",
+        "server_copy": "copy() runs inside the service, no bytes through this process",
+        "rename": "move() is a rename, atomic within the backend",
+        "ranged_reads": "iter_range() reads only the bytes asked for",
+        "local_files": "files are OS files: ospath(path) and open_current(path)",
+        "fsspec": "an fsspec filesystem underneath: .fs and fspath(path)",
+        "upload_file": "upload_file(local_path, path, workers, progress): the service's own upload",
+        "download_fileobj": "download_fileobj(path, fileobj, workers): the service's own download",
+    }
+)
 
 #: Bytes moved per read when streaming: large enough to amortise per-call cost on
 #: object stores, small enough to keep copies and hashes O(1) in memory.
@@ -41,6 +58,9 @@ class AtomicWriter(io.BufferedIOBase):
         self._commit = commit
         self._discard = discard
         self._done = False
+        #: Where failures of writing and publishing are attached (set by the node that
+        #: opened it): a full disk names the mount and path, not a temporary file.
+        self.context: ErrorContext | None = None
 
     def writable(self) -> bool:
         return True
@@ -48,7 +68,12 @@ class AtomicWriter(io.BufferedIOBase):
     def write(self, data: Any) -> int:  # type: ignore[override]
         if self._done:
             raise ValueError("write to a closed file")
-        self._raw.write(data)
+        context = self.context
+        if context is None:
+            self._raw.write(data)
+        else:
+            with context:
+                self._raw.write(data)
         return len(memoryview(data))
 
     def tell(self) -> int:
@@ -68,7 +93,11 @@ class AtomicWriter(io.BufferedIOBase):
             return
         self._done = True
         try:
-            self._commit()
+            if self.context is None:
+                self._commit()
+            else:
+                with self.context:
+                    self._commit()
         except BaseException:
             self._discard()
             raise
@@ -92,6 +121,66 @@ class AtomicWriter(io.BufferedIOBase):
             self.discard()
 
 
+class ContextReader(io.BufferedIOBase):
+    """A backend's read handle whose failures name the mount and path: a read that a
+    service cuts short raises :class:`~genro_storage.errors.StorageConnectionError`, a
+    disk error :class:`~genro_storage.errors.StorageOSError`, never the client's own class.
+    Other attributes (``name``, ``fileno()``...) are the handle's own."""
+
+    def __init__(self, raw: IO[bytes], context: ErrorContext):
+        self._raw = raw
+        self.context = context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._raw.seekable()
+
+    def read(self, size: int | None = -1) -> bytes:
+        with self.context:
+            return self._raw.read(-1 if size is None else size)
+
+    def read1(self, size: int = -1) -> bytes:
+        read1 = getattr(self._raw, "read1", None)  # the raw handle's own type, not a backend's
+        with self.context:
+            return read1(size) if read1 is not None else self._raw.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        readinto = getattr(self._raw, "readinto", None)
+        with self.context:
+            if readinto is not None:
+                return readinto(buffer)
+            data = self._raw.read(len(memoryview(buffer)))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        with self.context:
+            return self._raw.readline(-1 if size is None else size)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        with self.context:
+            return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    @property
+    def closed(self) -> bool:  # type: ignore[override]
+        return self._raw.closed
+
+    def close(self) -> None:
+        with self.context:
+            self._raw.close()
+
+
 class StorageBackend:
     """Base class of every backend; subclass it for a custom one.
 
@@ -106,8 +195,9 @@ class StorageBackend:
     has_folders: ClassVar[bool] = True
     #: Whether ``write_bytes`` may return a new path for the node (base64).
     path_is_data: ClassVar[bool] = False
-    #: Optional features: ``metadata``, ``versions``, ``presign`` (service-signed URLs),
-    #: ``server_copy``, ``rename``, ``ranged_reads``. Asking for a missing one raises
+    #: What this backend can do beyond the primitives, one name per feature (see
+    #: :data:`CAPABILITIES`); asked with :meth:`supports`, never by probing for methods.
+    #: Asking for a missing user-facing one raises
     #: :class:`~genro_storage.errors.UnsupportedOperationError` naming mount and feature.
     capabilities: ClassVar[frozenset[str]] = frozenset()
 
@@ -118,6 +208,12 @@ class StorageBackend:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} mount={self.mount!r}>"
+
+    def supports(self, feature: str) -> bool:
+        """Whether this backend declares ``feature`` (a name of :data:`CAPABILITIES`)."""
+        if feature not in CAPABILITIES:
+            raise ValueError(f"unknown capability {feature!r} (known: {', '.join(sorted(CAPABILITIES))})")
+        return feature in self.capabilities
 
     # -- primitives every backend implements -------------------------------------
 

@@ -131,6 +131,8 @@ class FsspecBackend(StorageBackend):
     the filesystem that the mount's root maps to.
     """
 
+    capabilities = frozenset({"fsspec"})
+
     def __init__(
         self,
         mount: str,
@@ -403,7 +405,7 @@ class HttpBackend(FsspecBackend):
     """Files read over HTTP(S) under ``base_url``; read-only."""
 
     writable = False
-    capabilities = frozenset({"ranged_reads", "presign"})
+    capabilities = frozenset({"ranged_reads", "presign", "fsspec"})
 
     def __init__(self, mount: str, *, base_url: str | None = None, **fs_options: Any):
         if not base_url or not isinstance(base_url, str):

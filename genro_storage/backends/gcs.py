@@ -20,7 +20,7 @@ class GCSBackend(BucketBackend):
     """
 
     protocol = "gcs"
-    capabilities = frozenset({"metadata", "versions", "presign", "server_copy", "ranged_reads"})
+    capabilities = frozenset({"metadata", "versions", "presign", "server_copy", "ranged_reads", "fsspec"})
 
     def md5_of(self, raw: dict[str, Any]) -> str | None:
         value = raw.get("md5Hash")  # base64 of the raw digest; absent on composite objects

@@ -42,7 +42,7 @@ def _is_tmp(name: str) -> bool:
 class LocalBackend(StorageBackend):
     """Files under ``path`` (a folder, or a callable returning one, resolved at each access)."""
 
-    capabilities = frozenset({"rename", "ranged_reads"})
+    capabilities = frozenset({"rename", "ranged_reads", "local_files"})
 
     def __init__(self, mount: str, *, path: str | os.PathLike[str] | Callable[[], Any] | None = None, **options: Any):
         super().__init__(mount, **options)

@@ -35,7 +35,7 @@ class MemoryBackend(FsspecBackend):
     file being written as soon as it is opened).
     """
 
-    capabilities = frozenset({"rename", "ranged_reads"})
+    capabilities = frozenset({"rename", "ranged_reads", "fsspec"})
 
     def __init__(self, mount: str, **options: Any):
         super().__init__(mount, fs=IsolatedMemoryFileSystem(), **options)

@@ -51,7 +51,9 @@ class S3Backend(BucketBackend):
     """
 
     protocol = "s3"
-    capabilities = frozenset({"metadata", "versions", "presign", "server_copy", "ranged_reads"})
+    capabilities = frozenset(
+        {"metadata", "versions", "presign", "server_copy", "ranged_reads", "fsspec", "upload_file", "download_fileobj"}
+    )
 
     def md5_of(self, raw: dict[str, Any]) -> str | None:
         etag = str(raw.get("ETag") or "").strip('"')
