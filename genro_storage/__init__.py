@@ -22,14 +22,19 @@ from .errors import (
     StoragePermissionError,
     UnsupportedOperationError,
 )
-from .manager import Mount, StorageManager
+from .manager import Mount, StorageManager, check_config
 from .node import StorageNode
+from .transfer import TransferOptions, TransferProgress, TransferReport
 
 __version__ = "0.1.0"
 
 __all__ = [
     "StorageManager",
     "StorageNode",
+    "check_config",
+    "TransferOptions",
+    "TransferProgress",
+    "TransferReport",
     "StorageBackend",
     "Mount",
     "StorageError",

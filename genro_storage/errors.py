@@ -322,4 +322,9 @@ class ErrorContext:
             return
         translated = translate_exception(exc, self.mount, self.path)
         if translated is not None:
-            raise translated from exc
+            try:
+                raise translated from exc
+            finally:
+                # This frame would hold the exceptions that hold it (through their
+                # tracebacks): a cycle keeping open files alive until the next collection.
+                del translated, exc

@@ -9,19 +9,20 @@ from types import MappingProxyType
 from typing import Any
 
 from .backends import BUILTIN_TYPES, StorageBackend, is_fsspec_protocol, load_builtin
+from .backends.base import CAPABILITIES
 from .config import MountConfig, load_config_file, normalize_mount_config
 from .errors import MountNotFoundError, StorageConfigError, StoragePermissionError
 from .node import StorageNode
 from .paths import join_path, normalize_path
 from .signing import URLSigner
 
-__all__ = ["StorageManager", "Mount"]
+__all__ = ["StorageManager", "Mount", "check_config"]
 
 
 class Mount:
     """A configured mount: its name, backend and permissions."""
 
-    __slots__ = ("name", "backend", "permissions", "type", "can_write", "can_delete")
+    __slots__ = ("name", "backend", "permissions", "type", "can_write", "can_delete", "serving_cache")
 
     def __init__(self, name: str, type_name: str, backend: StorageBackend, permissions: str):
         self.name = name
@@ -30,6 +31,9 @@ class Mount:
         self.permissions = permissions
         self.can_write = permissions != "readonly"
         self.can_delete = permissions == "delete"
+        #: What the HTTP responder keeps for this mount (each file version's headers), so
+        #: that two managers, or two mounts, never share it.
+        self.serving_cache: dict[Any, Any] = {}
 
     def __repr__(self) -> str:
         return f"<Mount {self.name!r} type={self.type!r} permissions={self.permissions!r}>"
@@ -67,19 +71,24 @@ class StorageManager:
 
     # -- configuration ----------------------------------------------------------------
 
+    @staticmethod
+    def _configs(source: Iterable[Mapping[str, Any]] | str | os.PathLike[str]) -> list[Any]:
+        """The mount dicts of a list, or of a YAML / JSON / TOML file."""
+        if isinstance(source, (str, os.PathLike)):
+            return load_config_file(source)
+        if isinstance(source, Mapping) or not isinstance(source, Iterable):
+            raise StorageConfigError(
+                f"a configuration is a list of mount dicts or a file path, not {type(source).__name__}"
+            )
+        return list(source)
+
     def configure(self, source: Iterable[Mapping[str, Any]] | str | os.PathLike[str]) -> None:
         """Add the mounts of a list of dicts, or of a YAML / JSON / TOML file.
 
-        All or nothing: if any mount is invalid, none of them is added.
+        All or nothing: if any mount is invalid, none of them is added (the first problem
+        is raised; :meth:`check_config` lists them all).
         """
-        if isinstance(source, (str, os.PathLike)):
-            configs = load_config_file(source)
-        elif isinstance(source, Mapping) or not isinstance(source, Iterable):
-            raise StorageConfigError(
-                f"configure() takes a list of mount dicts or a file path, not {type(source).__name__}"
-            )
-        else:
-            configs = list(source)
+        configs = self._configs(source)
         checked = [normalize_mount_config(raw, index) for index, raw in enumerate(configs)]
         with self._lock:
             seen: set[str] = set()
@@ -90,6 +99,34 @@ class StorageManager:
             built = [self._build(conf) for conf in checked]
             for mount in built:
                 self._mounts[mount.name] = mount
+
+    def check_config(self, source: Iterable[Mapping[str, Any]] | str | os.PathLike[str]) -> list[StorageConfigError]:
+        """Every problem :meth:`configure` would find in ``source``, as a list (empty when
+        it is fine), without raising and without adding anything: for Django's system
+        checks, Flask's ``init_app`` and the CLI's ``check``. Each error names its mount
+        and key (``.mount``, ``.key``). Backends are built as ``configure`` builds them
+        (no request reaches a service), so a missing package or a refused option shows."""
+        try:
+            configs = self._configs(source)
+        except StorageConfigError as exc:
+            return [exc]
+        problems: list[StorageConfigError] = []
+        seen = set(self._mounts)
+        for index, raw in enumerate(configs):
+            try:
+                conf = normalize_mount_config(raw, index)
+            except StorageConfigError as exc:
+                problems.append(exc)
+                continue
+            if conf.name in seen:
+                problems.append(StorageConfigError("duplicate mount name", mount=conf.name, key="name"))
+                continue
+            seen.add(conf.name)
+            try:
+                self._build(conf)
+            except StorageConfigError as exc:
+                problems.append(exc)
+        return problems
 
     def add_mount(self, config: Mapping[str, Any] | None = None, /, **keys: Any) -> None:
         """Add one mount, from a dict or keywords: ``add_mount(name='tmp', type='memory')``."""
@@ -124,6 +161,12 @@ class StorageManager:
             raise TypeError(f"backend class must subclass genro_storage.StorageBackend, got {cls!r}")
         if not isinstance(name, str) or not name:
             raise ValueError(f"backend type name must be a non-empty string, got {name!r}")
+        unknown = set(cls.capabilities) - set(CAPABILITIES)
+        if unknown:
+            raise ValueError(
+                f"{cls.__name__}.capabilities names {', '.join(sorted(unknown))}, not capabilities "
+                f"(known: {', '.join(sorted(CAPABILITIES))})"
+            )
         with self._lock:
             if not replace and (name in self._types or name in BUILTIN_TYPES):
                 raise ValueError(f"backend type {name!r} is already registered; pass replace=True to override it")
@@ -174,7 +217,9 @@ class StorageManager:
 
     def configure_urls(self, secret: str | bytes, base_url: str = "/") -> None:
         """Set the secret and the serving app's base URL used by ``node.url()`` on mounts
-        the service cannot presign (local, memory, base64)."""
+        the service cannot presign (local, memory, base64). The secret is str or bytes of
+        at least 16 bytes (a random one: ``secrets.token_urlsafe(32)``); anything else
+        raises, naming the problem."""
         self._signer = URLSigner(secret, base_url)
 
     def url_signer(self, mount: str | None = None) -> URLSigner:
@@ -216,3 +261,9 @@ class StorageManager:
         if parts:
             path = join_path(path, *parts, mount=name)
         return StorageNode(self, mount, path)
+
+
+def check_config(source: Iterable[Mapping[str, Any]] | str | os.PathLike[str]) -> list[StorageConfigError]:
+    """Every problem of a mount configuration (a list of dicts or a file), never raising;
+    see :meth:`StorageManager.check_config` (which also knows the types it registered)."""
+    return StorageManager().check_config(source)

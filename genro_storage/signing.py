@@ -13,16 +13,40 @@ import hmac
 import time
 from urllib.parse import quote
 
-__all__ = ["URLSigner"]
+__all__ = ["URLSigner", "signing_key", "MIN_SECRET_BYTES"]
+
+#: The shortest secret accepted: 16 bytes (128 bits) is the least HMAC keys should carry;
+#: Django's SECRET_KEY has 50 characters.
+MIN_SECRET_BYTES = 16
+
+
+def signing_key(secret: object) -> bytes:
+    """The HMAC key for ``secret`` (str or bytes, at least :data:`MIN_SECRET_BYTES` long),
+    or a ValueError/TypeError naming the problem. A number, ``True`` or anything else is
+    refused: ``bytes(12345)`` would be twelve thousand NUL bytes anyone could guess."""
+    if isinstance(secret, str):
+        key = secret.encode("utf-8")
+    elif isinstance(secret, (bytes, bytearray, memoryview)):
+        key = bytes(secret)
+    else:
+        raise TypeError(f"the URL signing secret must be str or bytes, not {type(secret).__name__}")
+    if len(key) < MIN_SECRET_BYTES:
+        raise ValueError(
+            f"the URL signing secret is {len(key)} bytes long; use at least {MIN_SECRET_BYTES} "
+            "(e.g. secrets.token_urlsafe(32))"
+        )
+    if len(set(key)) == 1:
+        raise ValueError("the URL signing secret repeats one character; use a random one (secrets.token_urlsafe(32))")
+    return key
 
 
 class URLSigner:
     """Signs and verifies download URLs under ``base_url`` (where the serving app is mounted)."""
 
     def __init__(self, secret: str | bytes, base_url: str = "/"):
-        if not secret:
-            raise ValueError("URLSigner needs a non-empty secret")
-        self._key = secret.encode() if isinstance(secret, str) else bytes(secret)
+        self._key = signing_key(secret)
+        if not isinstance(base_url, str) or not base_url:
+            raise ValueError(f"base_url must be the serving app's URL, like '/files/', not {base_url!r}")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
 
     def signature(self, mount: str, path: str, expires: int) -> str:
@@ -32,7 +56,9 @@ class URLSigner:
 
     def query(self, mount: str, path: str, expires_in: int, now: float | None = None) -> str:
         """``expires=...&signature=...`` for a URL valid ``expires_in`` seconds from now."""
-        expires = int(now if now is not None else time.time()) + int(expires_in)
+        if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
+            raise ValueError(f"expires_in must be a positive number of seconds, not {expires_in!r}")
+        expires = int(now if now is not None else time.time()) + expires_in
         return f"expires={expires}&signature={self.signature(mount, path, expires)}"
 
     def url(self, mount: str, path: str, expires_in: int) -> str:

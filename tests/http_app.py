@@ -9,5 +9,5 @@ from genro_storage import StorageManager
 from genro_storage.http import StorageApp
 
 storage = StorageManager([{"name": "files", "type": "local", "path": os.environ["GS_TEST_ROOT"]}])
-storage.configure_urls(os.environ.get("GS_TEST_SECRET", "test-secret"), "/")
+storage.configure_urls(os.environ.get("GS_TEST_SECRET", "test-secret-of-32-characters-min"), "/")
 app = StorageApp(storage)

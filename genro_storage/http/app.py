@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote
 
-from ..errors import MountNotFoundError, StorageError
-from .responder import NOT_ALLOWED, EnvironHeaders, Response, empty_response, respond
+from ..errors import StorageConfigError
+from .options import ServeOptions
+from .pipeline import ServeRoute, wsgi_path
+from .responder import NOT_ALLOWED, EnvironHeaders, Response, empty_response
 
 if TYPE_CHECKING:
     from ..manager import StorageManager
@@ -22,8 +22,10 @@ class StorageApp:
     ``mounts`` limits which mounts are reachable (all of them when None). Folders answer
     403 unless ``listing=True``. A request carrying ``expires`` and ``signature`` (from
     ``node.url()``) is verified, and a bad or expired one gets 403; with
-    ``require_signature=True`` unsigned requests get 403 too. Other keywords are passed to
-    the responder (``cache_max_age``, ``as_attachment``...).
+    ``require_signature=True`` unsigned requests get 403 too. Other keywords are
+    :class:`ServeOptions` (``max_age``, ``as_attachment``...). Every argument is checked
+    here: a mistake fails at start-up, naming the argument, never as a 500 per request.
+    Each request is three steps: decode the path, resolve it, respond.
     """
 
     def __init__(
@@ -36,12 +38,38 @@ class StorageApp:
         require_signature: bool = False,
         **serve_options: Any,
     ):
-        self.storage = storage
-        self.mounts = frozenset(mounts) if mounts is not None else None
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be a string like '/files/', not {type(prefix).__name__}")
+        if not isinstance(require_signature, bool):
+            raise TypeError(f"require_signature must be True or False, not {require_signature!r}")
         self.prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
-        self.listing = listing
+        self.options = ServeOptions.build(**serve_options)
+        self.route = ServeRoute(
+            storage,
+            mounts=mounts,
+            public=() if require_signature else None,
+            listing=listing,
+            base_url=self.prefix,
+            options=self.options,
+        )
+        if require_signature:
+            try:
+                storage.url_signer()
+            except StorageConfigError:
+                raise ValueError(
+                    "require_signature=True needs signed URLs, and they need a secret: "
+                    "call storage.configure_urls(secret=..., base_url=...) before building the app"
+                ) from None
+        self.storage = storage
         self.require_signature = require_signature
-        self.serve_options = serve_options
+
+    @property
+    def mounts(self) -> frozenset[str] | None:
+        return self.route.mounts
+
+    @property
+    def listing(self) -> bool:
+        return self.route.listing
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         response = self.handle(environ)
@@ -52,53 +80,10 @@ class StorageApp:
         method = environ.get("REQUEST_METHOD", "GET")
         if method not in ("GET", "HEAD"):
             return empty_response(405, [NOT_ALLOWED])
-        raw = environ.get("PATH_INFO", "")
-        try:
-            # PEP 3333: PATH_INFO is the URL-decoded bytes as latin-1; URLs are UTF-8.
-            path_info = raw.encode("latin-1").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
+        path = wsgi_path(environ, self.prefix)
+        if path is None:
             return empty_response(404)
-        if not path_info.startswith(self.prefix):
-            return empty_response(404)
-        mount, _, path = path_info[len(self.prefix) :].partition("/")
-        if not mount or ":" in mount or (self.mounts is not None and mount not in self.mounts):
-            return empty_response(404)
-        try:
-            node = self.storage.node(f"{mount}:{path}")
-        except (MountNotFoundError, StorageError, ValueError):
-            return empty_response(404)  # unknown mount, or a path that tries to leave its mount
-        query = environ.get("QUERY_STRING", "")
-        if query or self.require_signature:
-            params = parse_qs(query)
-            signature = params.get("signature", [None])[0]
-            expires = params.get("expires", [None])[0]
-            if signature is not None or expires is not None or self.require_signature:
-                try:
-                    signer = self.storage.url_signer(mount)
-                except StorageError:
-                    return empty_response(403)
-                if not signer.verify(mount, node.path, expires, signature):
-                    return empty_response(403)
-        headers = EnvironHeaders(environ)
-        response = respond(node, method, headers, **self.serve_options)
-        if response.status == 403 and self.listing and node.isdir:
-            return self._listing(node, method)
-        return response
-
-    def _listing(self, node: Any, method: str) -> Response:
-        base = self.prefix + quote(node.mount_name) + "/" + (quote(node.path) + "/" if node.path else "")
-        rows = []
-        for child in node.children():
-            name = child.basename + ("/" if child.isdir else "")
-            rows.append(f'<li><a href="{html.escape(base + quote(name))}">{html.escape(name)}</a></li>')
-        title = html.escape(node.fullpath)
-        body = (
-            f"<!doctype html><meta charset=utf-8><title>{title}</title><h1>{title}</h1><ul>{''.join(rows)}</ul>"
-        ).encode()
-        headers = [
-            ("Content-Type", "text/html; charset=utf-8"),
-            ("Content-Length", str(len(body))),
-            ("Cache-Control", "no-cache"),
-            ("X-Content-Type-Options", "nosniff"),
-        ]
-        return Response(200, headers, [] if method == "HEAD" else [body])
+        found = self.route.resolve(path, environ.get("QUERY_STRING", ""))
+        if isinstance(found, Response):
+            return found
+        return self.route.respond(found, method, EnvironHeaders(environ))

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..backends.base import CHUNK_SIZE
-from ..errors import StorageError
+from ..errors import ErrorContext, StorageError
 from .headers import (
     coalesce,
     content_disposition,
@@ -26,16 +26,13 @@ from .headers import (
     parse_range,
     quote_etag,
 )
+from .options import ACTIVE_TYPES, MAX_RANGES, SANDBOX_POLICY, ServeOptions
 
 if TYPE_CHECKING:
     from ..backends.openfiles import SharedFile
     from ..node import StorageNode
 
-__all__ = ["Response", "respond", "EnvironHeaders", "MAX_RANGES", "serve"]
-
-#: More ranges than this in one request get the whole file (RFC 9110 section 14.2 lets a
-#: server ignore a Range it finds excessive; many small ranges are a known DoS pattern).
-MAX_RANGES = 16
+__all__ = ["Response", "respond", "EnvironHeaders", "MAX_RANGES", "serve", "request_headers", "status_for"]
 
 #: Local bodies up to this size are read in one ``pread`` and sent from memory: for them,
 #: setting up ``sendfile`` costs the server more than copying the bytes.
@@ -121,9 +118,11 @@ class FileSlice:
     ``stop``, for servers that iterate instead. It owns the descriptor and closes it once.
     """
 
-    def __init__(self, fd: int, start: int, stop: int):
+    def __init__(self, fd: int, start: int, stop: int, version: tuple[int, int] | None = None):
         self._fd = fd
         self._stop = stop
+        #: (size, mtime_ns) the headers were built from: checked before the last bytes go.
+        self._version = version
         if start:
             os.lseek(fd, start, os.SEEK_SET)
 
@@ -140,9 +139,12 @@ class FileSlice:
         left = self._stop - self.tell()
         if left <= 0:
             return b""
-        data = os.read(self._fd, left if size < 0 or size > left else size)
-        if not data:
+        last = size < 0 or size >= left
+        data = os.read(self._fd, left if last else size)
+        if not data or (last and len(data) < left):
             raise _shrank(f"descriptor {self._fd}")
+        if last and self._version is not None and _changed(os.fstat(self._fd), self._version):
+            raise _rewritten(f"descriptor {self._fd}")
         return data
 
     def __iter__(self) -> Iterator[bytes]:
@@ -155,6 +157,17 @@ class FileSlice:
             os.close(fd)
 
     __del__ = close  # a server that never closes its body must not leak the descriptor
+
+
+def _changed(st: os.stat_result, version: tuple[int, int]) -> bool:
+    """Whether a file was written in place since its ``(size, mtime_ns)`` was taken."""
+    return (st.st_size, st.st_mtime_ns) != version
+
+
+def _rewritten(what: str) -> OSError:
+    """The error that ends a body whose file was rewritten in place while being sent: its
+    last bytes are never sent, so no client takes a mix of two versions for a whole body."""
+    return OSError(errno.EIO, "File rewritten while being sent", what)
 
 
 def _shrank(what: str) -> OSError:
@@ -206,6 +219,49 @@ class EnvironHeaders:
         return self.environ.get(key, default)
 
 
+_WANTED = frozenset({*(name.lower() for name in _ENVIRON_KEYS), "accept"})
+
+
+class _LowerHeaders:
+    """The request headers the responder reads, from any mapping, by lower-case name."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, headers: Mapping[str, str]):
+        self.values = {k.lower(): v for k, v in headers.items() if isinstance(k, str) and k.lower() in _WANTED}
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.values.get(name.lower(), default)
+
+
+def request_headers(headers: Any) -> Any:
+    """Something whose ``get(name)`` finds a request header whatever the case of its name:
+    a plain dict (``{'range': ...}``) or any mapping is read once into lower-case names;
+    :class:`EnvironHeaders`, werkzeug's and Django's headers already look up that way."""
+    if headers is None:
+        return _LowerHeaders({})
+    if isinstance(headers, EnvironHeaders):
+        return headers
+    if isinstance(headers, Mapping):
+        return _LowerHeaders(headers)
+    return headers
+
+
+def status_for(exc: BaseException) -> int:
+    """The status that refuses a request whose file could not be opened: 404 for what is
+    not there (a missing file, a path through a file, a name too long), 503 for what may
+    work later (a service unreachable, no descriptor to spare), 403 for the rest."""
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+        return 404
+    if isinstance(exc, ConnectionError):
+        return 503
+    if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+        return 503
+    if isinstance(exc, OSError) and exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+        return 404
+    return 403  # a folder, a FIFO or device, no permission, a link leaving the root
+
+
 def content_type_for(mimetype: str) -> str:
     """The Content-Type for a media type: text gets ``charset=utf-8`` unless it has parameters."""
     if ";" in mimetype:
@@ -219,61 +275,44 @@ def respond(
     node: StorageNode,
     method: str,
     headers: Any,
-    *,
-    as_attachment: bool = False,
-    download_name: str | None = None,
-    mimetype: str | None = None,
-    cache_max_age: int | None = None,
-    immutable: bool = False,
-    conditional: bool = True,
-    etag: bool = True,
-    max_ranges: int = MAX_RANGES,
+    options: ServeOptions | None = None,
+    **overrides: Any,
 ) -> Response:
     """Build the response to a ``method`` request for ``node`` with request ``headers``.
 
-    ``headers`` is anything with ``get(name)`` (a dict with canonical names, Django's
-    ``request.headers``, Flask's ``request.headers``, :class:`EnvironHeaders`).
+    ``headers`` is anything with ``get(name)`` or a mapping, looked up case-insensitively
+    (a plain dict, Django's ``request.headers``, Flask's ``request.headers``,
+    :class:`EnvironHeaders`). ``options`` (a :class:`ServeOptions`) and keyword overrides
+    of it say how to answer; front ends build the options once at start-up.
     """
+    if overrides or options is None:
+        options = ServeOptions.build(options, **overrides)
     if method not in ("GET", "HEAD"):
         return empty_response(405, [NOT_ALLOWED])
+    headers = request_headers(headers)
+    backend = node.backend
     shared = None
-    open_current = getattr(node.backend, "open_current", None)
-    if open_current is not None:
-        # A local file: headers and body come from one open file, so a new version renamed
-        # into place meanwhile cannot pair one version's ETag and length with other bytes.
-        try:
-            shared = open_current(node.path)
-        except (FileNotFoundError, NotADirectoryError):
-            return empty_response(404)
-        except OSError as exc:
-            if exc.errno in (errno.EMFILE, errno.ENFILE):
-                return empty_response(503)  # out of descriptors: the server's trouble, for now
-            return empty_response(403)  # a folder, a FIFO or device, no permission
-        except StorageError:
-            return empty_response(403)  # a link leaving the root
-        st = shared.stat
-        info = {
-            "type": "file",
-            "size": st.st_size,
-            "mtime": st.st_mtime,
-            "mtime_ns": st.st_mtime_ns,
-            "inode": st.st_ino,
-        }
-    else:
-        try:
-            info = node.info()
-        except (FileNotFoundError, NotADirectoryError):
-            return empty_response(404)
-        except ConnectionError:
-            return empty_response(503)  # the service behind the mount is down: try again later
-        except StorageError:
-            return empty_response(403)
-        if info["type"] != "file":
-            return empty_response(403)
-    return _respond(
-        node, method, headers, info, shared, as_attachment, download_name, mimetype,
-        cache_max_age, immutable, conditional, etag, max_ranges,
-    )  # fmt: skip
+    try:
+        with ErrorContext(node.mount_name, node.path):
+            if backend.supports("local_files"):
+                # A local file: headers and body come from one open file, so a new version
+                # renamed into place meanwhile cannot pair one version's ETag with other bytes.
+                shared = backend.open_current(node.path)
+                st = shared.stat
+                info = {
+                    "type": "file",
+                    "size": st.st_size,
+                    "mtime": st.st_mtime,
+                    "mtime_ns": st.st_mtime_ns,
+                    "inode": st.st_ino,
+                }
+            else:
+                info = backend.info(node.path)
+    except (StorageError, OSError) as exc:
+        return empty_response(status_for(exc))
+    if info["type"] != "file":
+        return empty_response(403)
+    return _respond(node, method, headers, info, shared, options)
 
 
 def _respond(
@@ -282,25 +321,18 @@ def _respond(
     headers: Any,
     info: dict[str, Any],
     shared: SharedFile | None,
-    as_attachment: bool,
-    download_name: str | None,
-    mimetype: str | None,
-    cache_max_age: int | None,
-    immutable: bool,
-    conditional: bool,
-    etag: bool,
-    max_ranges: int,
+    options: ServeOptions,
 ) -> Response:
     size: int = info["size"]
-    rep = _representation(node, info, etag, mimetype, cache_max_age, immutable)
+    rep = _representation(node, info, options)
     now = time.time()
     if rep.last_modified is not None and rep.last_modified > now:
         # "An origin server with a clock MUST NOT generate a Last-Modified date that is
         # later than the server's time of message origination" (section 8.8.2.1).
-        rep = _Representation(rep.tag, int(now), rep.content_type, rep.cache_control)
+        rep = _Representation(rep.tag, int(now), rep.content_type, rep.cache_control, options.nosniff)
     tag, last_modified = rep.tag, rep.last_modified
 
-    if conditional:
+    if options.conditional:
         status = evaluate_preconditions(method, headers, tag, last_modified)
         if status == 304:
             # Section 15.4.5: a 304 carries the fields a 200 would (ETag, Cache-Control...);
@@ -311,13 +343,20 @@ def _respond(
             return empty_response(412)
 
     common = rep.common
-    if as_attachment or download_name:
-        disposition = content_disposition("attachment" if as_attachment else "inline", download_name or node.basename)
+    as_attachment = options.as_attachment
+    if rep.active and options.active_content != "inline":
+        if options.active_content == "attachment":
+            as_attachment = True
+        else:
+            common = [*common, ("Content-Security-Policy", SANDBOX_POLICY)]
+    if as_attachment or options.download_name:
+        name = options.download_name or node.basename
+        disposition = content_disposition("attachment" if as_attachment else "inline", name)
         common = [*common, ("Content-Disposition", disposition)]
     ctype = rep.content_type
 
     ranges = None
-    if method == "GET" and conditional:
+    if method == "GET" and options.conditional:
         ranges = parse_range(headers.get("Range"), size)
         if ranges is not None and not _if_range_holds(headers.get("If-Range"), tag, last_modified):
             ranges = None
@@ -325,7 +364,7 @@ def _respond(
         if not ranges:
             return empty_response(416, [("Content-Range", f"bytes */{size}"), ("Accept-Ranges", "bytes")])
         several = len(ranges) > 1  # one range is clipped to the file already
-        if len(ranges) > max_ranges or (several and sum(stop - start for start, stop in ranges) > size):
+        if len(ranges) > options.max_ranges or (several and sum(stop - start for start, stop in ranges) > size):
             ranges = None  # too many, or overlapping past the file's size: send it whole
         elif several:
             ranges = coalesce(ranges)
@@ -365,9 +404,16 @@ def _respond(
 class _Representation:
     """The header values of one version of a file, computed once and reused."""
 
-    __slots__ = ("tag", "last_modified", "validators", "content_type", "cache_control", "common")
+    __slots__ = ("tag", "last_modified", "validators", "content_type", "cache_control", "common", "active")
 
-    def __init__(self, tag: str | None, last_modified: int | None, content_type: str, cache_control: tuple[str, str]):
+    def __init__(
+        self,
+        tag: str | None,
+        last_modified: int | None,
+        content_type: str,
+        cache_control: tuple[str, str],
+        nosniff: bool = True,
+    ):
         self.tag = tag
         self.last_modified = last_modified
         self.validators: list[tuple[str, str]] = []
@@ -377,55 +423,44 @@ class _Representation:
             self.validators.append(("Last-Modified", http_date(last_modified)))
         self.content_type = content_type
         self.cache_control = cache_control
-        #: Sent with every 200 and 206: the validators, caching and the two fixed fields.
-        self.common = [
-            ("Accept-Ranges", "bytes"),
-            *self.validators,
-            cache_control,
-            ("X-Content-Type-Options", "nosniff"),
-        ]
+        media_type = content_type.partition(";")[0].strip().lower()
+        #: Whether a browser would render it as a page able to run scripts (HTML, SVG, XML).
+        self.active = media_type in ACTIVE_TYPES or media_type.endswith("+xml")
+        #: Sent with every 200 and 206: the validators, caching and the fixed fields.
+        self.common = [("Accept-Ranges", "bytes"), *self.validators, cache_control]
+        if nosniff:
+            self.common.append(("X-Content-Type-Options", "nosniff"))
 
 
-#: Per-file representations, computed once per version of a file and reused while its size,
-#: mtime and identity stay the same: whitenoise precomputes these at startup; we keep them
-#: fresh by keying them on the stat we take anyway.
-_REPRESENTATIONS: dict[tuple[Any, ...], _Representation] = {}
-_REPRESENTATIONS_MAX = 4096
+#: Representations kept per mount (on ``Mount.serving_cache``): whitenoise precomputes
+#: these at startup; we keep them fresh by keying them on the stat we take anyway.
+REPRESENTATIONS_MAX = 4096
 
 
-def _representation(
-    node: StorageNode,
-    info: dict[str, Any],
-    etag: bool,
-    mimetype: str | None,
-    cache_max_age: int | None,
-    immutable: bool,
-) -> _Representation:
+def _representation(node: StorageNode, info: dict[str, Any], options: ServeOptions) -> _Representation:
     key = (
-        id(node.backend),
         node.path,
         info["size"],
         info.get("mtime_ns", info.get("mtime")),
         info.get("inode"),
         info.get("etag"),
-        etag,
-        mimetype,
-        cache_max_age,
-        immutable,
+        options.key,
     )
-    cached = _REPRESENTATIONS.get(key)
+    cache = node.mount.serving_cache
+    cached = cache.get(key)
     if cached is not None:
         return cached
-    mtime = info.get("mtime")
+    mtime = info.get("mtime") if options.last_modified is None else options.last_modified
     rep = _Representation(
-        quote_etag(node.etag_for(info), weak=bool(info.get("etag_weak"))) if etag else None,
+        quote_etag(node.etag_for(info), weak=bool(info.get("etag_weak"))) if options.etag else None,
         int(mtime) if mtime is not None else None,
-        content_type_for(mimetype or node.mimetype),
-        _cache_control(cache_max_age, immutable),
+        content_type_for(options.mimetype or node.mimetype),
+        _cache_control(options.max_age, options.immutable),
+        options.nosniff,
     )
-    if len(_REPRESENTATIONS) >= _REPRESENTATIONS_MAX:
-        _REPRESENTATIONS.clear()  # simple and bounded; refilled by the next requests
-    _REPRESENTATIONS[key] = rep
+    if len(cache) >= REPRESENTATIONS_MAX:
+        cache.clear()  # simple and bounded; refilled by the next requests
+    cache[key] = rep
     return rep
 
 
@@ -489,13 +524,14 @@ def _body_response(
     stop: int,
 ) -> Response:
     if shared is not None:
+        version = (shared.stat.st_size, shared.stat.st_mtime_ns)
         if stop - start <= SMALL_BODY:
             data = os.pread(shared.fd, stop - start, start)
-            if len(data) != stop - start:
-                return empty_response(503)  # truncated in place since its stat: ask again
+            if len(data) != stop - start or _changed(os.fstat(shared.fd), version):
+                return empty_response(503)  # written in place since its stat: ask again
             return Response(status, head, [data])
         try:
-            file = FileSlice(shared.reopen(), start, stop)
+            file = FileSlice(shared.reopen(), start, stop, version)
         except OSError:  # no descriptor to spare for sendfile: read from the shared one
             return Response(status, head, _Body(_file_reader(shared)(start, stop)))
         return Response(status, head, _Body(iter(file), file.close), file)
@@ -506,12 +542,16 @@ def _body_response(
 def _file_reader(shared: SharedFile) -> Callable[[int, int], Iterator[bytes]]:
     """Chunks of an open local file between two offsets."""
 
+    version = (shared.stat.st_size, shared.stat.st_mtime_ns)
+
     def read(start: int, stop: int) -> Iterator[bytes]:
         while start < stop:
             chunk = os.pread(shared.fd, min(CHUNK_SIZE, stop - start), start)
             if not chunk:
                 raise _shrank(shared.path)
             start += len(chunk)
+            if start >= stop and _changed(os.fstat(shared.fd), version):
+                raise _rewritten(shared.path)
             yield chunk
 
     return read
@@ -535,7 +575,13 @@ def _multipart(
     yield closing
 
 
-def serve(node: StorageNode, environ: Mapping[str, Any], start_response: Any, **options: Any) -> Iterable[bytes]:
+def serve(
+    node: StorageNode,
+    environ: Mapping[str, Any],
+    start_response: Any,
+    options: ServeOptions | None = None,
+    **overrides: Any,
+) -> Iterable[bytes]:
     """Answer a WSGI request for ``node``; returns the WSGI body iterable."""
-    response = respond(node, environ.get("REQUEST_METHOD", "GET"), EnvironHeaders(environ), **options)
+    response = respond(node, environ.get("REQUEST_METHOD", "GET"), EnvironHeaders(environ), options, **overrides)
     return response(environ, start_response)
