@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import BUCKET, mount_config, recording_s3_gets, server_for
+from helpers import BUCKET, mount_config, recording_s3_gets, server_for
 
 from genro_storage import StorageManager, UnsupportedOperationError
 

@@ -6,7 +6,7 @@ import hashlib
 import time
 
 import pytest
-from conftest import BACKENDS, payload, snapshot
+from helpers import BACKENDS, payload, snapshot
 
 from genro_storage import (
     StorageError,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import mount_config, server_for
+from helpers import mount_config, server_for
 
 from genro_storage import StorageConfigError, StorageManager, StoragePermissionError
 

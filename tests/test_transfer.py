@@ -9,7 +9,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import BACKENDS, BUCKET, mount_config, payload, recording_s3_gets, server_for, snapshot
+from helpers import BACKENDS, BUCKET, mount_config, payload, recording_s3_gets, server_for, snapshot
 
 from genro_storage import (
     StorageConnectionError,

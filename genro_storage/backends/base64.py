@@ -1,6 +1,8 @@
 """The base64 backend: the path is the data, so a node can carry a small file inline.
 
-``storage.node('inline:aGVsbG8=').read()`` returns ``'hello'``. Writing encodes the new
+``storage.node('inline:aGVsbG8=').read()`` returns ``'hello'``. Paths are read as Python's
+decoder reads them: the standard or URL-safe alphabet, padded or not, and ASCII whitespace
+anywhere (MIME and ``base64`` command output break lines). Writing encodes the new
 content and moves the node to the new path (URL-safe alphabet, so it never holds ``/``).
 """
 
@@ -15,6 +17,10 @@ from .base import StorageBackend
 
 __all__ = ["Base64Backend"]
 
+#: URL-safe letters become standard ones; whitespace (line breaks of MIME or ``base64``
+#: output, spaces) is dropped. Anything else outside the alphabet stays, to be refused.
+_TO_STANDARD = str.maketrans("-_", "+/", " \t\n\r\f\v")
+
 
 class Base64Backend(StorageBackend):
     """Data carried in the path itself; there are no folders and nothing to delete."""
@@ -23,11 +29,13 @@ class Base64Backend(StorageBackend):
     path_is_data = True
 
     def _decode(self, path: str) -> bytes:
-        data = path.replace("-", "+").replace("_", "/")
-        try:
-            return base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            raise FileNotFoundError(2, "not valid base64 data", path) from None
+        data = path.translate(_TO_STANDARD)
+        if data:  # only whitespace is no data (the empty file's path is the mount root)
+            try:
+                return base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
+            except (binascii.Error, ValueError):
+                pass
+        raise FileNotFoundError(2, "not valid base64 data", path)
 
     def info(self, path: str) -> dict[str, Any]:
         if not path:

@@ -2,7 +2,10 @@
 
 Paths are relative to the root; a symlink met on the way is followed only when it
 resolves inside the root. Writes go to a temporary file beside the destination and are
-renamed into place, so readers see the old content or the new one, never a half file.
+renamed into place, so readers see the old content or the new one, never a half file;
+the new file keeps the owner and permission bits of the one it replaces, as an in-place
+write would. Temporaries left by a writer that was killed are swept away (see
+:meth:`LocalBackend.sweep_temporaries`).
 """
 
 from __future__ import annotations
@@ -10,13 +13,16 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import re
 import shutil
 import stat
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from ..errors import StorageConfigError, StoragePathError
+from ..paths import normalize_path
 from . import openfiles
 from .base import CHUNK_SIZE, AtomicWriter, StorageBackend
 from .openfiles import SharedFile
@@ -24,8 +30,21 @@ from .openfiles import SharedFile
 __all__ = ["LocalBackend"]
 
 _TMP_SUFFIX = ".genro-tmp"
+_TMP_RE = re.compile(r"\.gs([0-9a-f]+)\.[0-9a-f]+\.[0-9a-f]+" + re.escape(_TMP_SUFFIX) + r"\Z")  # _tmp_name's
 _tmp_counter = itertools.count()
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_POSIX = os.name == "posix"
+#: Privilege bits a rewritten file does not inherit: the kernel drops them on an in-place
+#: write too, so new content never runs with the old content's setuid or setgid.
+_PRIVILEGE_BITS = stat.S_ISUID | stat.S_ISGID
+#: errno values chmod meets on a file system without Unix modes (vfat, some network mounts).
+_NO_UNIX_MODES = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS})
+#: A temporary untouched this long (seconds) is stale even when its pid names a process.
+_STALE_AGE = 24 * 3600
+#: Folders this process has swept of stale temporaries (their OS paths); cleared when
+#: full, which only means a folder is swept again.
+_swept: set[str] = set()
+_SWEPT_MAX = 4096
 
 
 def _tmp_name(final: str) -> str:
@@ -37,6 +56,87 @@ def _tmp_name(final: str) -> str:
 
 def _is_tmp(name: str) -> bool:
     return name[0] == "." and name.endswith(_TMP_SUFFIX)
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (another user's counts too)."""
+    if not _POSIX:
+        return True  # os.kill(pid, 0) terminates the process on Windows: trust the age alone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):
+        return True  # PermissionError: it exists and is not ours
+    return True
+
+
+def _is_stale(name: str, st: os.stat_result, now: float) -> bool:
+    """Whether the temporary ``name`` (stat ``st``) was left by a writer that is gone.
+
+    This process's own are never stale: another thread may be writing them. Others are
+    stale when their writer's process no longer exists or when nothing touched them for
+    a day (a pid reused since, or a name not made by :func:`_tmp_name`).
+    """
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    match = _TMP_RE.match(name)
+    pid = int(match.group(1), 16) if match else 0
+    if pid == os.getpid():
+        return False
+    if now - st.st_mtime > _STALE_AGE:
+        return True
+    return pid > 0 and not _pid_alive(pid)
+
+
+def _sweep(folder: str, names: Iterable[str], now: float) -> int:
+    """Remove the stale temporaries among ``names`` in ``folder``; return how many went."""
+    removed = 0
+    for name in names:
+        if not _is_tmp(name):
+            continue
+        full = f"{folder}/{name}"
+        try:
+            if _is_stale(name, os.lstat(full), now):
+                os.unlink(full)
+                removed += 1
+        except OSError:
+            continue  # gone meanwhile, or not ours to remove: never fail for a leftover
+    return removed
+
+
+def _sweep_once(folder: str) -> None:
+    """Sweep ``folder`` of stale temporaries the first time this process writes there."""
+    if folder in _swept:
+        return
+    if len(_swept) >= _SWEPT_MAX:
+        _swept.clear()
+    _swept.add(folder)  # before the sweep, so that concurrent first writers rarely repeat it
+    try:
+        _sweep(folder, os.listdir(folder), time.time())
+    except OSError:
+        pass  # a folder not made yet holds nothing; a write must never fail for a sweep
+
+
+def _take_over(target: int | str, old: os.stat_result) -> None:
+    """Give ``target`` (a new file, by descriptor or name) the owner and permission bits of
+    ``old``, the file it is going to replace, as far as this process may set them."""
+    if not _POSIX:
+        return
+    if old.st_uid != os.geteuid() or old.st_gid != os.getegid():
+        # Best effort: only root gives a file away (keeping the group alone is often
+        # allowed), and an owner unknown here (user namespaces) cannot be set at all.
+        for uid in (old.st_uid, -1):
+            try:
+                os.chown(target, uid, old.st_gid)
+                break
+            except OSError:
+                continue
+    try:
+        os.chmod(target, stat.S_IMODE(old.st_mode) & ~_PRIVILEGE_BITS)
+    except OSError as exc:
+        if exc.errno not in _NO_UNIX_MODES:
+            raise
 
 
 class LocalBackend(StorageBackend):
@@ -54,11 +154,22 @@ class LocalBackend(StorageBackend):
         elif isinstance(path, (str, os.PathLike)):
             self._root_fn = None
             root = os.path.abspath(os.path.expanduser(os.fspath(path)))
+            try:
+                found = os.stat(root)
+            except NotADirectoryError:
+                raise self._not_a_folder(root) from None
+            except OSError:
+                found = None  # missing (created on first write), or not ours to look at yet
+            if found is not None and not stat.S_ISDIR(found.st_mode):
+                raise self._not_a_folder(root)
             self._static = (root, os.path.realpath(root))
         else:
             raise StorageConfigError(
                 f"must be a folder path or a callable, not {type(path).__name__}", mount=mount, key="path"
             )
+
+    def _not_a_folder(self, root: str) -> StorageConfigError:
+        return StorageConfigError(f"{root!r} is a file, not a folder", mount=self.mount, key="path")
 
     @property
     def root(self) -> str:
@@ -86,13 +197,20 @@ class LocalBackend(StorageBackend):
 
         Each existing segment is ``lstat``-ed: a symlink is followed only if its target
         lies inside the root. This is the only place a mount path becomes an OS path.
+        A root that is not a folder (a callable's answer is only known now) raises
+        :class:`StorageConfigError`; found on the way, it costs no extra call.
         """
         root, real_root = self._roots()
         if not path:
             try:
-                return root, os.stat(root), 0
+                st = os.stat(root)
             except FileNotFoundError:
                 return root, None, 0
+            except NotADirectoryError:
+                raise self._not_a_folder(root) from None
+            if not stat.S_ISDIR(st.st_mode):
+                raise self._not_a_folder(root)
+            return root, st, 0
         current = root
         parts = path.split("/")
         st: os.stat_result | None = None
@@ -100,7 +218,11 @@ class LocalBackend(StorageBackend):
             current = f"{current}/{part}"
             try:
                 st = os.lstat(current)
-            except (FileNotFoundError, NotADirectoryError):
+            except FileNotFoundError:
+                return f"{root}/{path}", None, index
+            except NotADirectoryError:
+                if index == 0:  # only the root itself, or a folder above it, can be a file here
+                    raise self._not_a_folder(root) from None
                 return f"{root}/{path}", None, index
             if stat.S_ISLNK(st.st_mode):
                 target = os.path.realpath(current)
@@ -184,17 +306,27 @@ class LocalBackend(StorageBackend):
             "inode": st.st_ino,
         }
 
+    def _lookup(self, path: str) -> os.stat_result | None:
+        """The stat of what ``path`` names, None when nothing: also for a symlink loop and
+        a name too long for the OS, where pathlib's ``exists()`` answers False too."""
+        try:
+            return self._resolve(path)[1]
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENAMETOOLONG):
+                return None
+            raise
+
     def exists(self, path: str) -> bool:
-        return not path or self._resolve(path)[1] is not None
+        return not path or self._lookup(path) is not None
 
     def isfile(self, path: str) -> bool:
-        st = self._resolve(path)[1]
+        st = self._lookup(path)
         return st is not None and stat.S_ISREG(st.st_mode)
 
     def isdir(self, path: str) -> bool:
         if not path:
             return True
-        st = self._resolve(path)[1]
+        st = self._lookup(path)
         return st is not None and stat.S_ISDIR(st.st_mode)
 
     def listdir(self, path: str) -> list[str]:
@@ -226,6 +358,10 @@ class LocalBackend(StorageBackend):
                     file_st = os.stat(full)
                 except FileNotFoundError:
                     continue
+                except OSError as exc:
+                    if exc.errno != errno.ELOOP:
+                        raise
+                    continue  # a symlink loop names no file, as a dangling link does not
                 if os.path.islink(full):
                     target = os.path.realpath(full)
                     if not target.startswith(real_root + os.sep):
@@ -252,29 +388,49 @@ class LocalBackend(StorageBackend):
 
     # -- writing ---------------------------------------------------------------------
 
-    def _prepare_write(self, path: str) -> str:
-        """Return the OS path to write ``path`` to, refusing folders."""
+    def _prepare_write(self, path: str) -> tuple[str, os.stat_result | None]:
+        """Return the OS path to write ``path`` to and the stat of the file there now
+        (None if none; the walk's own, so no extra call), refusing folders."""
         full, st, _ = self._resolve(path)
         if not path or (st is not None and stat.S_ISDIR(st.st_mode)):
             raise IsADirectoryError(21, "Is a directory", full)
-        return full
+        return full, st
 
     @staticmethod
-    def _create_tmp(full: str) -> tuple[str, int]:
+    def _create_tmp(full: str, old: os.stat_result | None = None, mode: int = 0o666) -> tuple[str, int]:
         """Create the temp file beside ``full``, making missing parent folders
-        (the root too, as Django's FileSystemStorage does) on first need."""
+        (the root too, as Django's FileSystemStorage does) on first need.
+
+        With ``old``, the stat of the file ``full`` names now, the temp takes that file's
+        owner and permission bits before a byte is written: it is never readable by more
+        people than the file it replaces, and the rename keeps them. Without it, it is
+        created with ``mode`` (less the umask). The first write into a folder sweeps it of
+        temporaries left by killed writers.
+        """
+        folder = full.rpartition("/")[0]
+        _sweep_once(folder)
+        if old is not None:
+            mode = stat.S_IMODE(old.st_mode) & 0o777  # the umask only narrows it until _take_over
         tmp = _tmp_name(full)
         try:
-            return tmp, os.open(tmp, _WRITE_FLAGS, 0o666)
+            fd = os.open(tmp, _WRITE_FLAGS, mode)
         except FileNotFoundError:
             # _resolve checked every existing segment, so what is missing is created
             # fresh below it: no symlink can redirect makedirs outside the root.
-            os.makedirs(full.rpartition("/")[0], exist_ok=True)
-            return tmp, os.open(tmp, _WRITE_FLAGS, 0o666)
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(tmp, _WRITE_FLAGS, mode)
+        if old is not None:
+            try:
+                _take_over(fd, old)
+            except BaseException:
+                os.close(fd)
+                _unlink_quietly(tmp)
+                raise
+        return tmp, fd
 
     def open_write(self, path: str) -> AtomicWriter:
-        full = self._prepare_write(path)
-        tmp, fd = self._create_tmp(full)
+        full, old = self._prepare_write(path)
+        tmp, fd = self._create_tmp(full, old)
         raw = os.fdopen(fd, "wb")
 
         def commit() -> None:
@@ -289,8 +445,8 @@ class LocalBackend(StorageBackend):
         return AtomicWriter(raw, commit, discard)
 
     def write_bytes(self, path: str, data: bytes) -> None:
-        full = self._prepare_write(path)
-        tmp, fd = self._create_tmp(full)
+        full, old = self._prepare_write(path)
+        tmp, fd = self._create_tmp(full, old)
         try:
             view = memoryview(data)
             while view:
@@ -333,27 +489,66 @@ class LocalBackend(StorageBackend):
         os.rmdir(full)  # refuses (ENOTEMPTY) anything holding a file, even one being written
 
     def copy(self, src: str, dst: str, progress: Callable[[int], None] | None = None) -> None:
-        source = self._resolve(src)[0]
-        full = self._prepare_write(dst)
-        tmp, fd = self._create_tmp(full)
+        """Copy the file ``src`` to ``dst`` with its modification time.
+
+        A new ``dst`` gets the source's permission bits (``cp -p``); an existing one keeps
+        its own owner and mode (``cp``), as any write onto it does.
+        """
+        self._copy_file(src, dst, progress, moving=False)
+
+    def _copy_file(self, src: str, dst: str, progress: Callable[[int], None] | None, *, moving: bool) -> None:
+        """Copy ``src`` to ``dst`` atomically; ``moving``: the copy stands for a rename, so
+        ``dst`` takes the source's mode even where a file is replaced (``mv``)."""
+        source, source_st, _ = self._resolve(src)
+        if source_st is None:
+            raise FileNotFoundError(2, "No such file or directory", source)
+        full, old = self._prepare_write(dst)
+        # Only the owner can read the temp while it fills: the mode it ends with comes after.
+        tmp, fd = self._create_tmp(full, mode=0o600)
         try:
             if progress is None:
                 os.close(fd)
                 shutil.copyfile(source, tmp)  # the kernel's copy where there is one
             else:
                 _copy_reporting(source, fd, progress)
-            shutil.copystat(source, tmp)
+            if old is None or moving:
+                shutil.copystat(source, tmp)
+            else:
+                os.utime(tmp, ns=(source_st.st_atime_ns, source_st.st_mtime_ns))
+                _take_over(tmp, old)
             os.replace(tmp, full)
         except BaseException:
             _unlink_quietly(tmp)
             raise
         openfiles.forget(full)
 
+    def sweep_temporaries(self, path: str = "", recursive: bool = True) -> int:
+        """Remove the temporaries killed writers left in the folder ``path`` (and below it,
+        when ``recursive``); return how many were removed. For a maintenance job.
+
+        A temporary is stale when the process that made it no longer exists on this host,
+        or when nothing touched it for a day; this process's own are always kept. Each
+        folder is also swept the first time this process writes into it.
+        """
+        path = normalize_path(path, self.mount)
+        top, st, _ = self._resolve(path)
+        if st is None:
+            if not path:
+                return 0
+            raise FileNotFoundError(2, "No such file or directory", top)
+        if not stat.S_ISDIR(st.st_mode):
+            raise NotADirectoryError(20, "Not a directory", top)
+        now = time.time()
+        if not recursive:
+            return _sweep(top, os.listdir(top), now)
+        # os.walk follows no symlink, so nothing outside the root is swept.
+        return sum(_sweep(folder, files, now) for folder, _, files in os.walk(top))
+
     def move(self, src: str, dst: str) -> None:
         source, st, _ = self._resolve(src)
         if st is None:
             raise FileNotFoundError(2, "No such file or directory", source)
-        full = self._prepare_write(dst)
+        full, _ = self._prepare_write(dst)
         try:
             os.replace(source, full)
         except FileNotFoundError:
@@ -363,7 +558,7 @@ class LocalBackend(StorageBackend):
             if exc.errno != errno.EXDEV:
                 raise
             # Another device, for one: copy (atomically) then delete.
-            self.copy(src, dst)
+            self._copy_file(src, dst, None, moving=True)
             os.unlink(source)
         openfiles.forget(source)
         openfiles.forget(full)

@@ -1,0 +1,273 @@
+"""The serving seams: ServeOptions, ServeRoute (resolve + respond), StorageApp's checks at
+construction, listings over hostile folders, header lookup, per-mount caches."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from genro_storage import StorageConfigError, StorageManager
+from genro_storage.http import ServeOptions, ServeRoute, StorageApp, Target, respond, wsgi_path
+from genro_storage.http.responder import SMALL_BODY
+
+SECRET = "a-secret-long-enough-for-hmac-keys"
+
+
+@pytest.fixture
+def storage(tmp_path):
+    manager = StorageManager(
+        [
+            {"name": "pub", "type": "local", "path": str(tmp_path / "pub")},
+            {"name": "priv", "type": "memory"},
+        ]
+    )
+    manager.configure_urls(SECRET, "/files/")
+    manager.node("pub:a.txt").write("hello world")
+    manager.node("priv:secret.txt").write("private")
+    return manager
+
+
+def get(app, path, query="", **headers):
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query}
+    environ.update({"HTTP_" + k.upper(): v for k, v in headers.items()})
+    return app.handle(environ)
+
+
+# -- ServeOptions ---------------------------------------------------------------------------
+
+
+def test_serve_options_refuse_unknown_names_with_the_closest_one():
+    with pytest.raises(TypeError, match="'bogus'"):
+        ServeOptions.build(bogus=1)
+    with pytest.raises(TypeError, match="cache_max_age.*'max_age'"):
+        ServeOptions.build(cache_max_age=60)
+    with pytest.raises(TypeError, match="did you mean 'as_attachment'"):
+        ServeOptions.build(as_attachement=True)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"max_ranges": -1}, "max_ranges"),
+        ({"max_ranges": 0}, "max_ranges"),
+        ({"max_age": -5}, "max_age"),
+        ({"max_age": "3600"}, "max_age"),
+        ({"as_attachment": "yes"}, "as_attachment"),
+        ({"active_content": "allow"}, "active_content"),
+        ({"mimetype": "text"}, "mimetype"),
+        ({"mimetype": "text/html\r\nX-Evil: 1"}, "mimetype"),
+    ],
+)
+def test_serve_options_check_values_when_built(options, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        ServeOptions(**options)
+
+
+def test_serve_options_from_settings_name_the_key():
+    assert ServeOptions.from_mapping({"MAX_AGE": 60, "immutable": True}).max_age == 60
+    with pytest.raises(StorageConfigError, match="MAX_AGES.*did you mean 'max_age'") as info:
+        ServeOptions.from_mapping({"MAX_AGES": 60}, source="GENRO_STORAGE['SERVE']")
+    assert info.value.key == "MAX_AGES"
+    with pytest.raises(StorageConfigError, match="max_ranges"):
+        ServeOptions.from_mapping({"max_ranges": -1})
+
+
+# -- StorageApp checks everything at construction -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"mounts": "pub"}, TypeError, "mounts must be a list"),
+        ({"mounts": ["nope"]}, ValueError, "'nope', which is not a mount"),
+        ({"mounts": [1]}, TypeError, "mount names"),
+        ({"prefix": None}, TypeError, "prefix"),
+        ({"max_ranges": -1}, ValueError, "max_ranges"),
+        ({"public": True}, TypeError, "'public'"),
+        ({"bogus": 1}, TypeError, "'bogus'"),
+        ({"listing": "yes"}, TypeError, "listing"),
+    ],
+)
+def test_storage_app_refuses_bad_arguments_at_construction(storage, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        StorageApp(storage, **kwargs)
+
+
+def test_storage_app_needs_a_manager():
+    with pytest.raises(TypeError, match="StorageManager"):
+        StorageApp(None)
+    with pytest.raises(TypeError, match="StorageManager"):
+        StorageApp({"pub": "/srv"})
+
+
+def test_require_signature_without_a_secret_fails_at_construction(tmp_path):
+    manager = StorageManager([{"name": "m", "type": "memory"}])
+    with pytest.raises(ValueError, match="configure_urls"):
+        StorageApp(manager, require_signature=True)
+
+
+def test_storage_app_serves_with_its_options(storage):
+    app = StorageApp(storage, mounts=["pub"], prefix="/files/", max_age=60)
+    response = get(app, "/files/pub/a.txt")
+    assert response.status == 200 and response.header("Cache-Control") == "public, max-age=60"
+    assert get(app, "/files/priv/secret.txt").status == 404  # not in mounts
+    assert get(app, "/other/pub/a.txt").status == 404
+
+
+# -- ServeRoute.resolve -----------------------------------------------------------------------
+
+
+def test_resolve_refuses_what_must_not_be_served(storage):
+    route = ServeRoute(storage, mounts=["pub"])
+    assert isinstance(route.resolve("pub/a.txt"), Target)
+    for path in ("priv/secret.txt", "nope/a.txt", "pub/../priv/secret.txt", "pub:x/a.txt", "", "/pub/a.txt"):
+        assert route.resolve(path).status == 404, path
+
+
+def test_resolve_checks_signature_and_expiry(storage):
+    route = ServeRoute(storage, public=())
+    url = storage.node("priv:secret.txt").url(expires_in=60)
+    query = url.partition("?")[2]
+    found = route.resolve("priv/secret.txt", query)
+    assert isinstance(found, Target) and found.signed
+    assert route.resolve("priv/secret.txt").status == 403  # unsigned, not public
+    assert route.resolve("priv/other.txt", query).status == 403  # signed for another file
+    assert route.resolve("priv/secret.txt", query.replace("signature=", "signature=x")).status == 403
+    expired = storage.url_signer().query("priv", "secret.txt", 60, now=time.time() - 120)
+    assert route.resolve("priv/secret.txt", expired).status == 403
+    assert route.resolve("priv/secret.txt", "expires=&signature=").status == 403
+
+
+def test_resolve_asks_authorize_for_unsigned_requests_to_private_mounts(storage):
+    route = ServeRoute(storage, public=["pub"])
+    asked = []
+
+    def authorize(node):
+        asked.append(node.fullpath)
+        return node.basename == "secret.txt"
+
+    assert isinstance(route.resolve("pub/a.txt", authorize=authorize), Target)
+    assert isinstance(route.resolve("priv/secret.txt", authorize=authorize), Target)
+    assert route.resolve("priv/other.txt", authorize=authorize).status == 403
+    assert asked == ["priv:secret.txt", "priv:other.txt"]  # public mounts never ask
+
+
+def test_public_must_be_served_mounts(storage):
+    with pytest.raises(ValueError, match="priv"):
+        ServeRoute(storage, mounts=["pub"], public=["priv"])
+
+
+def test_wsgi_path_decodes_utf8_below_the_prefix():
+    raw = "/files/pub/caff\u00e8.txt".encode().decode("latin-1")
+    assert wsgi_path({"PATH_INFO": raw}, "/files/") == "pub/caff\u00e8.txt"
+    assert wsgi_path({"PATH_INFO": "/elsewhere/x"}, "/files/") is None
+    assert wsgi_path({"PATH_INFO": "/files/\xff"}, "/files/") is None  # not UTF-8
+
+
+# -- listings ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    root = tmp_path / "root"
+    (root / "dir").mkdir(parents=True)
+    (root / "dir" / "ok.txt").write_text("ok")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not yours")
+    os.symlink(outside, root / "dir" / "leaves")
+    os.symlink(root / "missing", root / "dir" / "dangling")
+    os.symlink(root / "dir" / "loop2", root / "dir" / "loop1")
+    os.symlink(root / "dir" / "loop1", root / "dir" / "loop2")
+    os.symlink(root, root / "dir" / "to-root")
+    manager = StorageManager([{"name": "f", "type": "local", "path": str(root)}])
+    return manager
+
+
+def test_listing_survives_links_that_cannot_be_followed(hostile):
+    app = StorageApp(hostile, listing=True)
+    response = get(app, "/f/dir")
+    assert response.status == 200
+    page = b"".join(response.body).decode()
+    assert "ok.txt" in page and "to-root/" in page
+    for name in ("leaves", "dangling", "loop1", "loop2"):
+        assert name not in page
+    for name in ("leaves", "dangling", "loop1", "to-root/to-root/dir"):
+        assert get(app, f"/f/dir/{name}").status in (403, 404), name
+    data = json.loads(b"".join(get(app, "/f/dir", accept="application/json").body))
+    assert {e["name"] for e in data["entries"]} == {"ok.txt", "to-root"}
+    assert data["entries"][0]["url"].startswith("/f/dir/")
+
+
+def test_listing_a_path_longer_than_the_os_allows_is_not_an_error(hostile):
+    app = StorageApp(hostile, listing=True)
+    deep = "/".join(["to-root/dir"] * 400)  # > PATH_MAX once resolved
+    assert get(app, f"/f/dir/{deep}").status in (403, 404)
+    assert get(app, "/f/" + "x" * 300).status == 404  # a name longer than NAME_MAX
+
+
+def test_listing_head_has_no_body(hostile):
+    app = StorageApp(hostile, listing=True)
+    response = app.handle({"REQUEST_METHOD": "HEAD", "PATH_INFO": "/f/dir"})
+    assert response.status == 200 and list(response.body) == [] and int(response.header("Content-Length")) > 0
+
+
+# -- the responder --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["range", "RANGE", "Range", "rAnGe"])
+def test_header_lookup_ignores_case_in_any_mapping(storage, name):
+    response = respond(storage.node("pub:a.txt"), "GET", {name: "bytes=0-3"})
+    assert response.status == 206 and b"".join(response.body) == b"hell"
+
+
+def test_etag_precondition_with_lowercase_names(storage):
+    node = storage.node("pub:a.txt")
+    tag = respond(node, "GET", {}).header("ETag")
+    assert respond(node, "GET", {"if-none-match": tag}).status == 304
+
+
+def test_each_mount_keeps_its_own_representations(tmp_path):
+    first = StorageManager([{"name": "m", "type": "local", "path": str(tmp_path / "a")}])
+    second = StorageManager([{"name": "m", "type": "local", "path": str(tmp_path / "b")}])
+    first.node("m:x.txt").write("one")
+    respond(first.node("m:x.txt"), "GET", {}, max_age=5)
+    assert first.mounts["m"].serving_cache and not second.mounts["m"].serving_cache
+
+
+@pytest.mark.parametrize("name", ["page.html", "icon.svg", "feed.xml", "doc.xhtml"])
+def test_active_content_is_sandboxed_by_default(storage, name):
+    storage.node("pub", name).write("<html><script>alert(1)</script></html>")
+    response = respond(storage.node("pub", name), "GET", {})
+    assert response.header("Content-Security-Policy").startswith("sandbox")
+    assert response.header("X-Content-Type-Options") == "nosniff"
+    attached = respond(storage.node("pub", name), "GET", {}, active_content="attachment")
+    assert attached.header("Content-Disposition").startswith("attachment")
+    trusted = respond(storage.node("pub", name), "GET", {}, active_content="inline")
+    assert trusted.header("Content-Security-Policy") is None and trusted.header("Content-Disposition") is None
+
+
+def test_plain_files_get_no_sandbox(storage):
+    assert respond(storage.node("pub:a.txt"), "GET", {}).header("Content-Security-Policy") is None
+
+
+def test_a_file_rewritten_in_place_never_completes_its_body(storage, tmp_path):
+    node = storage.node("pub:big.bin")
+    node.write_bytes(b"a" * (SMALL_BODY * 3))
+    response = respond(node, "GET", {})
+    assert response.file is not None
+    chunks = iter(response.file)
+    with open(tmp_path / "pub" / "big.bin", "r+b") as f:  # same size, other bytes, in place
+        f.write(b"b" * (SMALL_BODY * 3))
+    os.utime(tmp_path / "pub" / "big.bin", ns=(time.time_ns(), time.time_ns() + 10**9))
+    with pytest.raises(OSError, match="rewritten"):
+        list(chunks)
+    response.close()
+
+
+def test_last_modified_and_mimetype_options(storage):
+    response = respond(storage.node("pub:a.txt"), "GET", {}, last_modified=784111777, mimetype="text/x-note")
+    assert response.header("Last-Modified") == "Sun, 06 Nov 1994 08:49:37 GMT"
+    assert response.header("Content-Type") == "text/x-note; charset=utf-8"
