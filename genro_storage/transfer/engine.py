@@ -22,13 +22,11 @@ from typing import IO, TYPE_CHECKING, Any
 from ..backends.base import CHUNK_SIZE
 from ..errors import (
     ErrorContext,
-    StorageError,
     StorageIsADirectoryError,
     StorageNotADirectoryError,
     StorageNotFoundError,
     StorageOSError,
     UnsupportedOperationError,
-    translate_exception,
 )
 from .options import TransferOptions
 from .report import ProgressCounter, TransferReport
@@ -406,19 +404,21 @@ def transfer(
 
     def run(item: _Item) -> None:
         try:
-            if item.conflict is not None:
-                raise item.conflict
-            if item.folder:
-                make_folder(item, options)
-                if not options.dry_run:
-                    with lock:
-                        moved_away.append(item.rel)
-                return
-            skipped = should_skip(options.skip, item)
-            if skipped:
-                skip_item(item, options, move)
-            else:
-                copy_item(item, options, move, workers if single else None, counts)
+            # What the steps did not attribute to a side is the source's.
+            with _context(item.src):
+                if item.conflict is not None:
+                    raise item.conflict
+                if item.folder:
+                    make_folder(item, options)
+                    if not options.dry_run:
+                        with lock:
+                            moved_away.append(item.rel)
+                    return
+                skipped = should_skip(options.skip, item)
+                if skipped:
+                    skip_item(item, options, move)
+                else:
+                    copy_item(item, options, move, workers if single else None, counts)
             with lock:
                 if skipped:
                     report.skipped.append(item.rel)
@@ -428,16 +428,11 @@ def transfer(
                 moved_away.append(item.rel.rpartition("/")[0])
             counts.finished(item, copied=True)
         except Exception as exc:
-            if not isinstance(exc, StorageError):
-                translated = translate_exception(exc, item.src.mount_name, item.src.path)
-                if translated is not None:
-                    translated.__cause__ = exc
-                    exc = translated
             with lock:
                 report.failed.append((item.rel, exc))
             counts.finished(item, copied=False)
             if options.on_error == "raise":
-                raise exc from exc.__cause__
+                raise
 
     counts.deliver()
     pool_size = workers if workers is not None else (1 if total_files <= 1 else 8)
