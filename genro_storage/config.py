@@ -20,7 +20,14 @@ from typing import Any
 from .errors import StorageConfigError
 from .paths import validate_mount_name
 
-__all__ = ["MountConfig", "PERMISSIONS", "load_config_file", "normalize_mount_config", "expand_env"]
+__all__ = [
+    "MountConfig",
+    "PERMISSIONS",
+    "load_config_file",
+    "normalize_mount_config",
+    "mount_config_problems",
+    "expand_env",
+]
 
 #: Permission levels, each allowing what the one before allows and more.
 PERMISSIONS = ("readonly", "readwrite", "delete")
@@ -46,34 +53,60 @@ def normalize_mount_config(raw: Any, index: int | None = None) -> MountConfig:
     """Check a mount's dict and return it as a :class:`MountConfig`.
 
     Aliases are folded (``protocol`` -> ``type``, ``base_path`` -> ``path``); giving both
-    spellings of a key is an error, as is a missing ``name`` or ``type``.
+    spellings of a key is an error, as is a missing ``name`` or ``type``. Raises the first
+    problem; :func:`mount_config_problems` gives them all.
     """
+    conf, problems = mount_config_problems(raw, index)
+    if problems:
+        raise problems[0]
+    assert conf is not None
+    return conf
+
+
+def mount_config_problems(raw: Any, index: int | None = None) -> tuple[MountConfig | None, list[StorageConfigError]]:
+    """The :class:`MountConfig` of a mount's dict (None if it cannot be made), and every
+    problem found in it, each naming the mount and the key."""
     where = f"mount #{index}" if index is not None else "mount"
     if not isinstance(raw, Mapping):
-        raise StorageConfigError(f"{where} must be a mapping of keys, not {type(raw).__name__}")
+        return None, [StorageConfigError(f"{where} must be a mapping of keys, not {type(raw).__name__}")]
+    problems: list[StorageConfigError] = []
+    name: str | None = None
     if "name" not in raw:
-        raise StorageConfigError(f"{where} has no 'name'", key="name")
-    name = validate_mount_name(raw["name"])
+        problems.append(StorageConfigError(f"{where} has no 'name'", key="name"))
+    else:
+        try:
+            name = validate_mount_name(raw["name"])
+        except StorageConfigError as exc:
+            problems.append(exc)
     options: dict[str, Any] = {}
     for key, value in raw.items():
         if not isinstance(key, str):
-            raise StorageConfigError(f"config keys must be strings, got {key!r}", mount=name)
+            problems.append(StorageConfigError(f"config keys must be strings, got {key!r}", mount=name))
+            continue
         canonical = ALIASES.get(key, key)
         if canonical in options:
-            raise StorageConfigError(f"both {key!r} and its alias are given; use one", mount=name, key=canonical)
+            problems.append(
+                StorageConfigError(f"both {key!r} and its alias are given; use one", mount=name, key=canonical)
+            )
         options[canonical] = value
-    del options["name"]
+    options.pop("name", None)
     type_name = options.pop("type", None)
     if type_name is None:
-        raise StorageConfigError("no 'type' (e.g. 'local', 's3', 'memory')", mount=name, key="type")
-    if not isinstance(type_name, str) or not type_name:
-        raise StorageConfigError(f"must be a non-empty string, not {type_name!r}", mount=name, key="type")
+        problems.append(StorageConfigError("no 'type' (e.g. 'local', 's3', 'memory')", mount=name, key="type"))
+    elif not isinstance(type_name, str) or not type_name:
+        problems.append(StorageConfigError(f"must be a non-empty string, not {type_name!r}", mount=name, key="type"))
     permissions = options.pop("permissions", None)
     if permissions is not None and permissions not in PERMISSIONS:
-        raise StorageConfigError(
-            f"must be one of {', '.join(map(repr, PERMISSIONS))}, not {permissions!r}", mount=name, key="permissions"
+        problems.append(
+            StorageConfigError(
+                f"must be one of {', '.join(map(repr, PERMISSIONS))}, not {permissions!r}",
+                mount=name,
+                key="permissions",
+            )
         )
-    return MountConfig(name=name, type=type_name, permissions=permissions, options=options)
+    if problems or name is None:
+        return None, problems
+    return MountConfig(name=name, type=type_name, permissions=permissions, options=options), []
 
 
 def expand_env(value: Any, *, mount: str | None = None, key: str | None = None) -> Any:

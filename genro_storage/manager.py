@@ -10,7 +10,7 @@ from typing import Any
 
 from .backends import BUILTIN_TYPES, StorageBackend, is_fsspec_protocol, load_builtin
 from .backends.base import CAPABILITIES
-from .config import MountConfig, load_config_file, normalize_mount_config
+from .config import MountConfig, load_config_file, mount_config_problems, normalize_mount_config
 from .errors import MountNotFoundError, StorageConfigError, StoragePermissionError
 from .node import StorageNode
 from .paths import join_path, normalize_path
@@ -113,10 +113,9 @@ class StorageManager:
         problems: list[StorageConfigError] = []
         seen = set(self._mounts)
         for index, raw in enumerate(configs):
-            try:
-                conf = normalize_mount_config(raw, index)
-            except StorageConfigError as exc:
-                problems.append(exc)
+            conf, found = mount_config_problems(raw, index)
+            problems.extend(found)
+            if conf is None:
                 continue
             if conf.name in seen:
                 problems.append(StorageConfigError("duplicate mount name", mount=conf.name, key="name"))

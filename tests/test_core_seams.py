@@ -254,3 +254,10 @@ def test_local_path_of_a_long_name_keeps_its_suffix(storage):
     with node.local_path("w") as path:
         Path(path).write_text("changed")
     assert node.read() == "changed"
+
+
+def test_check_config_reports_each_problem_of_one_mount():
+    problems = check_config([{"name": "x", "protocol": "memory", "type": "memory", "permissions": "rw"}])
+    assert [(p.mount, p.key) for p in problems] == [("x", "type"), ("x", "permissions")]
+    problems = check_config([{"name": "bad:name", "permissions": "all"}])
+    assert [p.key for p in problems] == ["name", "type", "permissions"]
