@@ -27,6 +27,7 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+from typing import NoReturn
 
 __all__ = [
     "StorageError",
@@ -305,7 +306,9 @@ class ErrorContext:
     chained ``from`` the original; our own errors and bugs pass through untouched.
 
     The one place context is attached: nodes, the transfer engine and the responder wrap
-    their backend calls in it. Cheap enough for every call (a slotted object, no frame).
+    their backend calls in it. Code on a hot path (a node's ``exists``) may instead catch
+    and hand the exception to :meth:`reraise`, which does the same and costs nothing
+    until something fails (a ``with`` block costs about 0.3 µs).
     """
 
     __slots__ = ("mount", "path")
@@ -318,13 +321,17 @@ class ErrorContext:
         return self
 
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
-        if exc is None or not isinstance(exc, Exception) or isinstance(exc, StorageError):
-            return
-        translated = translate_exception(exc, self.mount, self.path)
-        if translated is not None:
-            try:
-                raise translated from exc
-            finally:
-                # This frame would hold the exceptions that hold it (through their
-                # tracebacks): a cycle keeping open files alive until the next collection.
-                del translated, exc
+        if exc is not None and isinstance(exc, Exception) and not isinstance(exc, StorageError):
+            self.reraise(exc)
+
+    def reraise(self, exc: BaseException) -> NoReturn:
+        """Raise our error for ``exc`` (from it), or ``exc`` itself if it is ours or a bug."""
+        translated = None if isinstance(exc, StorageError) else translate_exception(exc, self.mount, self.path)
+        try:
+            if translated is None:
+                raise exc
+            raise translated from exc
+        finally:
+            # This frame would hold the exceptions that hold it (through their
+            # tracebacks): a cycle keeping open files alive until the next collection.
+            del translated, exc

@@ -175,23 +175,33 @@ class StorageNode:
 
     def info(self) -> dict[str, Any]:
         """The backend's metadata: ``type``, ``size``, ``mtime`` (and ``etag``/``md5`` where known)."""
-        with self._context():
+        try:
             return self._mount.backend.info(self._path)
+        except Exception as exc:
+            self._context().reraise(exc)
+
+    # The hot properties catch and hand over to the context: free until something fails.
 
     @property
     def exists(self) -> bool:
-        with self._context():
+        try:
             return self._mount.backend.exists(self._path)
+        except Exception as exc:
+            self._context().reraise(exc)
 
     @property
     def isfile(self) -> bool:
-        with self._context():
+        try:
             return self._mount.backend.isfile(self._path)
+        except Exception as exc:
+            self._context().reraise(exc)
 
     @property
     def isdir(self) -> bool:
-        with self._context():
+        try:
             return self._mount.backend.isdir(self._path)
+        except Exception as exc:
+            self._context().reraise(exc)
 
     @property
     def size(self) -> int:
@@ -250,8 +260,10 @@ class StorageNode:
         if version is not None:
             with self.open("rb", version=version) as f:
                 return f.read()
-        with self._context():
+        try:
             return self._mount.backend.read_bytes(self._path)
+        except Exception as exc:
+            self._context().reraise(exc)
 
     def read_text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         return self.read_bytes().decode(encoding, errors)
@@ -321,8 +333,10 @@ class StorageNode:
             raise TypeError(f"write_bytes() takes bytes, not {type(data).__name__}")
         mount = self._mount
         mount.require_write(self._path)
-        with self._context():
+        try:
             new_path = mount.backend.write_bytes(self._path, data)
+        except Exception as exc:
+            self._context().reraise(exc)
         if new_path is not None:
             self._path = new_path
         return len(data)

@@ -43,6 +43,11 @@ def _suggest(name: str, known: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
 
 
+#: One number per distinct set of header-shaping options: values, not state (two managers
+#: with the same options share a number, and never each other's cached headers).
+_TOKENS: dict[tuple[Any, ...], int] = {}
+_TOKENS_MAX = 1024
+
 #: Old or other spellings users bring from elsewhere, pointed at ours.
 _RENAMED = {"cache_max_age": "max_age", "attachment": "as_attachment", "filename": "download_name"}
 
@@ -72,8 +77,9 @@ class ServeOptions:
     max_ranges: int = MAX_RANGES
     nosniff: bool = True
     active_content: str = "sandbox"
-    #: The fields a file's cached representation depends on (see the responder).
-    key: tuple[Any, ...] = field(init=False, repr=False, compare=False)
+    #: A small number for the fields a file's cached headers depend on: equal options
+    #: share it, so the responder's per-file cache key stays short and cheap to hash.
+    token: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("as_attachment", "conditional", "etag", "immutable", "nosniff"):
@@ -103,11 +109,12 @@ class ServeOptions:
             object.__setattr__(self, "last_modified", modified.timestamp())
         elif modified is not None and (isinstance(modified, bool) or not isinstance(modified, (int, float))):
             raise TypeError(f"serve option 'last_modified' must be seconds or a datetime, not {modified!r}")
-        object.__setattr__(
-            self,
-            "key",
-            (self.mimetype, self.etag, self.last_modified, self.max_age, self.immutable, self.nosniff),
-        )
+        key = (self.mimetype, self.etag, self.last_modified, self.max_age, self.immutable, self.nosniff)
+        token = _TOKENS.get(key)
+        if token is None:
+            # Bounded: past that many distinct sets (a per-call last_modified...), the key itself.
+            token = _TOKENS.setdefault(key, len(_TOKENS)) if len(_TOKENS) < _TOKENS_MAX else key
+        object.__setattr__(self, "token", token)
 
     @classmethod
     def names(cls) -> list[str]:

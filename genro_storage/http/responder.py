@@ -50,6 +50,8 @@ STATUS_LINES = {
     503: "503 Service Unavailable",
 }
 
+_DEFAULTS = ServeOptions()
+
 #: Media types that are text though not ``text/*``: they get ``charset=utf-8`` too.
 _TEXTUAL = {"application/javascript", "application/json", "application/xml", "image/svg+xml"}
 
@@ -234,14 +236,17 @@ class _LowerHeaders:
         return self.values.get(name.lower(), default)
 
 
+_NO_HEADERS = _LowerHeaders({})
+
+
 def request_headers(headers: Any) -> Any:
     """Something whose ``get(name)`` finds a request header whatever the case of its name:
     a plain dict (``{'range': ...}``) or any mapping is read once into lower-case names;
     :class:`EnvironHeaders`, werkzeug's and Django's headers already look up that way."""
-    if headers is None:
-        return _LowerHeaders({})
     if isinstance(headers, EnvironHeaders):
         return headers
+    if not headers:
+        return _NO_HEADERS  # None, or an empty mapping: nothing to look up
     if isinstance(headers, Mapping):
         return _LowerHeaders(headers)
     return headers
@@ -285,34 +290,48 @@ def respond(
     :class:`EnvironHeaders`). ``options`` (a :class:`ServeOptions`) and keyword overrides
     of it say how to answer; front ends build the options once at start-up.
     """
-    if overrides or options is None:
+    if overrides:
         options = ServeOptions.build(options, **overrides)
+    elif options is None:
+        options = _DEFAULTS
     if method not in ("GET", "HEAD"):
         return empty_response(405, [NOT_ALLOWED])
     headers = request_headers(headers)
     backend = node.backend
     shared = None
     try:
-        with ErrorContext(node.mount_name, node.path):
-            if backend.supports("local_files"):
-                # A local file: headers and body come from one open file, so a new version
-                # renamed into place meanwhile cannot pair one version's ETag with other bytes.
-                shared = backend.open_current(node.path)
-                st = shared.stat
-                info = {
-                    "type": "file",
-                    "size": st.st_size,
-                    "mtime": st.st_mtime,
-                    "mtime_ns": st.st_mtime_ns,
-                    "inode": st.st_ino,
-                }
-            else:
-                info = backend.info(node.path)
-    except (StorageError, OSError) as exc:
-        return empty_response(status_for(exc))
+        if "local_files" in backend.capabilities:
+            # A local file: headers and body come from one open file, so a new version
+            # renamed into place meanwhile cannot pair one version's ETag with other bytes.
+            shared = backend.open_current(node.path)
+            st = shared.stat
+            info = {
+                "type": "file",
+                "size": st.st_size,
+                "mtime": st.st_mtime,
+                "mtime_ns": st.st_mtime_ns,
+                "inode": st.st_ino,
+            }
+        else:
+            info = backend.info(node.path)
+    except Exception as exc:
+        return _refusal(node, exc)
     if info["type"] != "file":
         return empty_response(403)
     return _respond(node, method, headers, info, shared, options)
+
+
+def _refusal(node: StorageNode, exc: Exception) -> Response:
+    """The answer to a request whose file could not be opened: the failure gets its
+    mount-and-path class (as everywhere, through :class:`ErrorContext`), then its status.
+    A bug is raised, never turned into a refusal."""
+    try:
+        with ErrorContext(node.mount_name, node.path):
+            raise exc
+    except (StorageError, OSError) as ours:
+        return empty_response(status_for(ours))
+    finally:
+        del exc  # its traceback now holds this frame: no cycle keeping an open file alive
 
 
 def _respond(
@@ -444,7 +463,7 @@ def _representation(node: StorageNode, info: dict[str, Any], options: ServeOptio
         info.get("mtime_ns", info.get("mtime")),
         info.get("inode"),
         info.get("etag"),
-        options.key,
+        options.token,
     )
     cache = node.mount.serving_cache
     cached = cache.get(key)
@@ -524,14 +543,14 @@ def _body_response(
     stop: int,
 ) -> Response:
     if shared is not None:
-        version = (shared.stat.st_size, shared.stat.st_mtime_ns)
         if stop - start <= SMALL_BODY:
+            # One read, right after the stat: too short a window to check for a rewrite.
             data = os.pread(shared.fd, stop - start, start)
-            if len(data) != stop - start or _changed(os.fstat(shared.fd), version):
-                return empty_response(503)  # written in place since its stat: ask again
+            if len(data) != stop - start:
+                return empty_response(503)  # truncated in place since its stat: ask again
             return Response(status, head, [data])
         try:
-            file = FileSlice(shared.reopen(), start, stop, version)
+            file = FileSlice(shared.reopen(), start, stop, (shared.stat.st_size, shared.stat.st_mtime_ns))
         except OSError:  # no descriptor to spare for sendfile: read from the shared one
             return Response(status, head, _Body(_file_reader(shared)(start, stop)))
         return Response(status, head, _Body(iter(file), file.close), file)
