@@ -195,8 +195,10 @@ def _chain(exc: BaseException) -> list[BaseException]:
     """``exc`` and the exceptions it was raised from (a client wraps the socket's error)."""
     found = [exc]
     while len(found) < 8:
-        inner = found[-1].__cause__ or found[-1].__context__
-        if inner is None or inner in found:
+        link = found[-1]
+        # s3transfer's RetriesExceededError keeps the failure it gave up on as last_exception.
+        inner = link.__cause__ or link.__context__ or getattr(link, "last_exception", None)
+        if not isinstance(inner, BaseException) or inner in found:
             break
         found.append(inner)
     return found

@@ -104,8 +104,9 @@ class StorageManager:
         """Every problem :meth:`configure` would find in ``source``, as a list (empty when
         it is fine), without raising and without adding anything: for Django's system
         checks, Flask's ``init_app`` and the CLI's ``check``. Each error names its mount
-        and key (``.mount``, ``.key``). Backends are built as ``configure`` builds them
-        (no request reaches a service), so a missing package or a refused option shows."""
+        and key (``.mount``, ``.key``). Backends are built as ``configure`` builds them, so
+        a missing package or a refused option shows; building sends no request to object
+        stores, but a filesystem that connects when built (ftp, sftp) connects here too."""
         try:
             configs = self._configs(source)
         except StorageConfigError as exc:

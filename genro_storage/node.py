@@ -24,6 +24,7 @@ from .errors import (
     UnsupportedOperationError,
 )
 from .paths import join_path
+from .signing import lifetime
 from .transfer import SkipRule, TransferOptions, TransferProgress, TransferReport, transfer
 
 if TYPE_CHECKING:
@@ -43,6 +44,9 @@ _ENCODED_TYPES = {
     "xz": "application/x-xz",
 }
 _WRITE_MODES = {"w": False, "wt": False, "wb": True}
+
+#: Read handles that no service stands behind: returned without a wrapper.
+_PLAIN_READERS = (io.BufferedReader, io.FileIO, io.BytesIO)
 
 #: Longest name (in bytes) a temporary local copy keeps: most file systems allow 255.
 _LOCAL_NAME_MAX = 200
@@ -297,7 +301,10 @@ class StorageNode:
                     handle = self._mount.backend.open_version(self._path, version)
                 else:
                     handle = self._mount.backend.open_read(self._path)
-            raw = ContextReader(handle, context)
+            # A local file or an in-memory one is handed as it is (fast line by line, and only
+            # the OS can fail it); a service's stream is wrapped so that a dropped connection
+            # names mount and path.
+            raw = handle if isinstance(handle, _PLAIN_READERS) else ContextReader(handle, context)
             if _READ_MODES[mode]:
                 return raw
             return io.TextIOWrapper(raw, encoding=encoding or "utf-8", errors=errors, newline=newline)  # type: ignore[arg-type]
@@ -432,7 +439,13 @@ class StorageNode:
     def walk(self, top_down: bool = True) -> Iterator[tuple[StorageNode, list[str], list[str]]]:
         """``(folder, folder names, file names)`` for this folder and each below it, as
         ``pathlib.Path.walk`` gives them (names sorted; parents first unless
-        ``top_down=False``), from one :meth:`walk_files` listing."""
+        ``top_down=False``), from one :meth:`walk_files` listing. Like pathlib, a file or
+        a missing path yields nothing."""
+        try:
+            if self.info()["type"] != "directory":
+                return
+        except FileNotFoundError:
+            return
         folders: dict[str, tuple[set[str], list[str]]] = {"": (set(), [])}
         for rel, info in self.walk_files():
             parts = rel.split("/")
@@ -622,12 +635,11 @@ class StorageNode:
         :class:`~genro_storage.http.StorageApp` (or the Django/Flask routes) signed with the
         secret given to :meth:`StorageManager.configure_urls`.
         """
-        if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
-            raise ValueError(f"url() expires_in must be a positive number of seconds, not {expires_in!r}")
+        seconds = lifetime(expires_in)
         backend = self._mount.backend
         if backend.supports("presign"):
             with self._context():
-                return backend.presign(self._path, expires_in)
+                return backend.presign(self._path, seconds)
         return self._manager.url_signer(self._mount.name).url(self._mount.name, self._path, expires_in)
 
     # -- copy and move -------------------------------------------------------------------

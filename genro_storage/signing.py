@@ -10,14 +10,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import time
 from urllib.parse import quote
 
-__all__ = ["URLSigner", "signing_key", "MIN_SECRET_BYTES"]
+__all__ = ["URLSigner", "signing_key", "lifetime", "MIN_SECRET_BYTES"]
 
 #: The shortest secret accepted: 16 bytes (128 bits) is the least HMAC keys should carry;
 #: Django's SECRET_KEY has 50 characters.
 MIN_SECRET_BYTES = 16
+
+
+def lifetime(expires_in: object) -> int:
+    """``expires_in`` as whole seconds (a float is rounded up), or a ValueError: a URL
+    must be valid for some time, so zero, negative, NaN and non-numbers are refused."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)):
+        raise ValueError(f"expires_in must be a positive number of seconds, not {expires_in!r}")
+    if not math.isfinite(expires_in) or expires_in <= 0:
+        raise ValueError(f"expires_in must be a positive number of seconds, not {expires_in!r}")
+    return math.ceil(expires_in)
 
 
 def signing_key(secret: object) -> bytes:
@@ -56,9 +67,9 @@ class URLSigner:
 
     def query(self, mount: str, path: str, expires_in: int, now: float | None = None) -> str:
         """``expires=...&signature=...`` for a URL valid ``expires_in`` seconds from now."""
-        if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
-            raise ValueError(f"expires_in must be a positive number of seconds, not {expires_in!r}")
-        expires = int(now if now is not None else time.time()) + expires_in
+        expires = int(now if now is not None else time.time()) + lifetime(expires_in)
+        if expires >= 10**12:
+            raise ValueError(f"expires_in={expires_in!r} reaches past what a signed URL can say (the year 33658)")
         return f"expires={expires}&signature={self.signature(mount, path, expires)}"
 
     def url(self, mount: str, path: str, expires_in: int) -> str:
@@ -69,6 +80,8 @@ class URLSigner:
         """Whether ``signature`` is valid for ``mount:path`` and ``expires`` is in the future."""
         if not expires or not signature or len(expires) > 12 or not expires.isascii() or not expires.isdigit():
             return False  # 12 digits reach the year 33658; longer ones are not ours
+        if not signature.isascii() or len(signature) > 64:
+            return False  # ours are 43 URL-safe characters; compare_digest refuses non-ASCII str
         if int(expires) < time.time():
             return False
         return hmac.compare_digest(self.signature(mount, path, int(expires)), signature)

@@ -178,6 +178,7 @@ def test_walk_gives_folders_and_names_like_pathlib(storage, mount):
     bottom_up = [folder.path for folder, _, _ in storage.node(mount, "").walk(top_down=False)]
     assert bottom_up.index("x/y") < bottom_up.index("x") < bottom_up.index("")
     assert sorted(rel for rel, info in storage.node(mount, "x").walk_files()) == ["b.txt", "y/c.txt"]
+    assert list(storage.node(mount, "a.txt").walk()) == [] and list(storage.node(mount, "missing").walk()) == []
 
 
 @pytest.mark.parametrize("mount", ["disk", "mem"])
@@ -205,12 +206,13 @@ def test_weak_or_wrong_secrets_are_refused(storage, secret, error):
         storage.node("disk:a.txt").url()  # nothing was configured
 
 
-@pytest.mark.parametrize("lifetime", [-100, 0, 1.5, "60", True])
+@pytest.mark.parametrize("lifetime", [-100, 0, -0.5, float("nan"), float("inf"), "60", True, None, 10**12])
 def test_url_lifetimes_must_be_positive_seconds(storage, lifetime):
     storage.configure_urls("s" * 8 + "-a-good-secret", "/files/")
     with pytest.raises(ValueError, match="expires_in"):
         storage.node("disk:a.txt").url(expires_in=lifetime)
     assert "signature=" in storage.node("disk:a.txt").url(expires_in=60)
+    assert "signature=" in storage.node("disk:a.txt").url(expires_in=3600.0)  # a float from settings
 
 
 # -- the config check --------------------------------------------------------------------------------

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import base64
 import errno
+import fcntl
+import itertools
 import os
 import random
+import shutil
 import stat
 import subprocess
 import sys
@@ -35,21 +38,21 @@ def _temporaries(folder: Path) -> list[str]:
     return sorted(name for name in os.listdir(folder) if name.endswith(".genro-tmp"))
 
 
-def _dead_pid() -> int:
-    """The pid of a process that has just ended (not reused this soon)."""
-    child = subprocess.Popen(["true"])
-    child.wait()
-    return child.pid
-
-
-def _fake_tmp(folder: Path, pid: int, age: float = 0.0) -> Path:
-    """A temporary named as ``_tmp_name`` names them, as writer ``pid`` leaves it, ``age`` seconds old."""
-    tmp = folder / f".gs{pid:x}.1.0.genro-tmp"
+def _fake_tmp(folder: Path, age: float = 0.0) -> Path:
+    """A temporary named as ``_tmp_name`` names them, nobody holding it, ``age`` seconds old."""
+    tmp = folder / f".gs{os.getpid():x}.1.{next(_numbers):x}.genro-tmp"
     tmp.write_bytes(b"half a file")
     if age:
-        then = time.time() - age
-        os.utime(tmp, (then, then))
+        _age(tmp, age)
     return tmp
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+_numbers = itertools.count()
 
 
 # -- 1. an overwrite keeps the old file's mode and owner --------------------------------
@@ -202,21 +205,55 @@ def test_overwrite_keeps_owner_and_group_where_the_process_may_set_them(tmp_path
 # -- 2. temporaries of killed writers are swept ------------------------------------------
 
 
+_WRITER = (
+    "import sys\n"
+    "from genro_storage import StorageManager\n"
+    "st = StorageManager([{'name': 'f', 'type': 'local', 'path': sys.argv[1]}])\n"
+    "f = st.node('f:big.bin').open('wb')\n"
+    "f.write(b'x' * 100_000)\n"
+    "f.flush()\n"
+    "print('writing', flush=True)\n"
+    "sys.stdin.read()\n"
+    "f.close()\n"
+)
+
+
+def _start_writer(root: Path, *prefix: str) -> subprocess.Popen:
+    """A process writing ``f:big.bin`` under ``root``, holding it open until its stdin closes."""
+    repo = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": repo + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    child = subprocess.Popen(
+        [*prefix, sys.executable, "-c", _WRITER, str(root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
+    assert child.stdout.readline() == b"writing\n"
+    return child
+
+
+def _end(child: subprocess.Popen, kill: bool) -> None:
+    if kill:
+        child.kill()
+    child.stdin.close()
+    child.wait()
+    child.stdout.close()
+
+
 @needs_posix
-def test_first_write_into_a_folder_sweeps_temporaries_of_dead_writers(tmp_path):
+def test_first_write_into_a_folder_sweeps_temporaries_nobody_holds(tmp_path):
     root = tmp_path / "root"
     (root / "docs").mkdir(parents=True)
-    dead = _fake_tmp(root / "docs", _dead_pid())
-    ours = _fake_tmp(root / "docs", os.getpid(), age=3 * 24 * 3600)  # another thread's, however old
-    alive = _fake_tmp(root / "docs", os.getppid())
-    forgotten = _fake_tmp(root / "docs", 1, age=2 * 24 * 3600)  # init lives on, but untouched for days
-    odd = root / "docs" / ".odd.genro-tmp"  # not a name of ours: only its age counts
-    odd.write_bytes(b"x")
-    storage = _manager(root)
-    storage.node("f:docs/new.txt").write("x")
-    assert not dead.exists() and not forgotten.exists()
-    assert ours.exists() and alive.exists() and odd.exists()
-    assert storage.node("f:docs").children() == [storage.node("f:docs/new.txt")]
+    dead = _fake_tmp(root / "docs", age=120)  # nobody holds it, untouched for two minutes
+    fresh = _fake_tmp(root / "docs")  # nobody holds it yet: a writer may be about to lock it
+    held = _fake_tmp(root / "docs", age=3 * 24 * 3600)
+    holder = os.open(held, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # as a live writer anywhere holds its temporary
+    try:
+        storage = _manager(root)
+        storage.node("f:docs/new.txt").write("x")
+        assert not dead.exists()
+        assert fresh.exists() and held.exists()
+        assert storage.node("f:docs").children() == [storage.node("f:docs/new.txt")]
+    finally:
+        os.close(holder)
 
 
 @needs_posix
@@ -225,11 +262,11 @@ def test_a_folder_is_swept_once_per_process_and_on_demand(tmp_path):
     storage = _manager(root)
     backend = storage.get_backend("f")
     storage.node("f:a.txt").write("first write: sweeps (nothing yet)")
-    late = _fake_tmp(root, _dead_pid())
+    late = _fake_tmp(root, age=120)
     storage.node("f:b.txt").write("no second sweep")
     assert late.exists()
     (root / "sub" / "deeper").mkdir(parents=True)
-    below = _fake_tmp(root / "sub" / "deeper", _dead_pid())
+    below = _fake_tmp(root / "sub" / "deeper", age=120)
     assert backend.sweep_temporaries(recursive=False) == 1
     assert not late.exists() and below.exists()
     assert backend.sweep_temporaries("sub") == 1
@@ -243,38 +280,41 @@ def test_a_folder_is_swept_once_per_process_and_on_demand(tmp_path):
 
 
 @needs_posix
-def test_a_killed_writers_temporary_goes_at_the_next_process_first_write(tmp_path):
+def test_a_killed_writers_temporary_goes_a_live_ones_stays(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
-    script = (
-        "import sys\n"
-        "from genro_storage import StorageManager\n"
-        "st = StorageManager([{'name': 'f', 'type': 'local', 'path': sys.argv[1]}])\n"
-        "f = st.node('f:big.bin').open('wb')\n"
-        "f.write(b'x' * 100_000)\n"
-        "f.flush()\n"
-        "print('writing', flush=True)\n"
-        "sys.stdin.read()\n"
-    )
-    repo = str(Path(__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": repo + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    child = subprocess.Popen(
-        [sys.executable, "-c", script, str(root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-    )
+    child = _start_writer(root)
     try:
-        assert child.stdout.readline() == b"writing\n"
+        (left,) = _temporaries(root)
+        _age(root / left, 3600)  # a slow writer: an hour since its last byte, but alive
+        assert _manager(root).get_backend("f").sweep_temporaries() == 0
         child.kill()
-    finally:
         child.wait()
-        child.stdin.close()
-        child.stdout.close()
-    (left,) = _temporaries(root)
-    assert (root / left).stat().st_size == 100_000 and not (root / "big.bin").exists()
-    _manager(root).node("f:other.txt").write("x")
-    assert _temporaries(root) == []
+        assert (root / left).stat().st_size == 100_000 and not (root / "big.bin").exists()
+        _manager(root).node("f:other.txt").write("x")
+        assert _temporaries(root) == []
+    finally:
+        _end(child, kill=True)
 
 
-# -- 3. symlink loops and over-long names ------------------------------------------------
+@needs_posix
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs util-linux's unshare")
+def test_a_writer_in_another_pid_namespace_keeps_its_temporary(tmp_path):
+    # A container sharing the folder: its pids mean nothing here, its lock does.
+    root = tmp_path / "root"
+    root.mkdir()
+    try:
+        child = _start_writer(root, "unshare", "--pid", "--fork", "--kill-child")
+    except (AssertionError, OSError):
+        pytest.skip("this machine refuses new pid namespaces")
+    try:
+        (left,) = _temporaries(root)
+        _age(root / left, 3600)
+        _manager(root).node("f:other.txt").write("x")
+        assert _temporaries(root) == [left]
+    finally:
+        _end(child, kill=False)
+    assert (root / "big.bin").stat().st_size == 100_000  # its write completed
 
 
 @needs_posix

@@ -59,6 +59,12 @@ def test_serve_options_refuse_unknown_names_with_the_closest_one():
         ({"active_content": "allow"}, "active_content"),
         ({"mimetype": "text"}, "mimetype"),
         ({"mimetype": "text/html\r\nX-Evil: 1"}, "mimetype"),
+        ({"mimetype": "text/plain; charset=\u20ac"}, "mimetype"),
+        ({"last_modified": float("nan")}, "last_modified"),
+        ({"last_modified": float("inf")}, "last_modified"),
+        ({"last_modified": 1e20}, "last_modified"),
+        ({"last_modified": -1e12}, "last_modified"),
+        ({"max_age": 10**30}, "max_age"),
     ],
 )
 def test_serve_options_check_values_when_built(options, message):
@@ -71,8 +77,11 @@ def test_serve_options_from_settings_name_the_key():
     with pytest.raises(StorageConfigError, match="MAX_AGES.*did you mean 'max_age'") as info:
         ServeOptions.from_mapping({"MAX_AGES": 60}, source="GENRO_STORAGE['SERVE']")
     assert info.value.key == "MAX_AGES"
-    with pytest.raises(StorageConfigError, match="max_ranges"):
-        ServeOptions.from_mapping({"max_ranges": -1})
+    with pytest.raises(StorageConfigError, match="max_ranges") as info:
+        ServeOptions.from_mapping({"MAX_RANGES": -1})
+    assert info.value.key == "MAX_RANGES"
+    with pytest.raises(StorageConfigError, match="twice"):
+        ServeOptions.from_mapping({"MAX_AGE": 1, "max_age": 2})
 
 
 # -- StorageApp checks everything at construction -------------------------------------------
@@ -141,6 +150,26 @@ def test_resolve_checks_signature_and_expiry(storage):
     assert route.resolve("priv/secret.txt", "expires=&signature=").status == 403
 
 
+def test_resolve_takes_the_raw_query_as_bytes_too(storage):
+    route = ServeRoute(storage, public=())
+    query = storage.node("priv:secret.txt").url(expires_in=60).partition("?")[2]
+    found = route.resolve("priv/secret.txt", query.encode())  # werkzeug's request.query_string
+    assert isinstance(found, Target) and found.signed
+
+
+@pytest.mark.parametrize("signature", ["%C3%A9", "\u00e9" * 43, "x" * 5000, "a&signature=b"])
+def test_odd_signatures_are_refused_never_a_500(storage, signature):
+    app = StorageApp(storage, require_signature=True)
+    assert get(app, "/priv/secret.txt", f"expires=99999999999&signature={signature}").status == 403
+
+
+def test_a_route_with_private_mounts_needs_a_secret(tmp_path):
+    manager = StorageManager([{"name": "a", "type": "memory"}, {"name": "b", "type": "memory"}])
+    assert ServeRoute(manager, public=["a", "b"]).is_public("b")  # all public: no secret needed
+    with pytest.raises(ValueError, match="configure_urls"):
+        ServeRoute(manager, public=["a"])
+
+
 def test_resolve_asks_authorize_for_unsigned_requests_to_private_mounts(storage):
     route = ServeRoute(storage, public=["pub"])
     asked = []
@@ -165,6 +194,8 @@ def test_wsgi_path_decodes_utf8_below_the_prefix():
     assert wsgi_path({"PATH_INFO": raw}, "/files/") == "pub/caff\u00e8.txt"
     assert wsgi_path({"PATH_INFO": "/elsewhere/x"}, "/files/") is None
     assert wsgi_path({"PATH_INFO": "/files/\xff"}, "/files/") is None  # not UTF-8
+    assert wsgi_path({"PATH_INFO": "/filesX/pub/a.txt"}, "/files") is None  # not below '/files/'
+    assert wsgi_path({"PATH_INFO": "/files/pub/a.txt"}, "/files") == "pub/a.txt"
 
 
 # -- listings ------------------------------------------------------------------------------------
@@ -182,6 +213,8 @@ def hostile(tmp_path):
     os.symlink(root / "dir" / "loop2", root / "dir" / "loop1")
     os.symlink(root / "dir" / "loop1", root / "dir" / "loop2")
     os.symlink(root, root / "dir" / "to-root")
+    os.mkfifo(root / "dir" / "fifo")
+    os.close(os.open(os.fsencode(root / "dir") + b"/latin1-\xff", os.O_CREAT | os.O_WRONLY))  # not UTF-8
     manager = StorageManager([{"name": "f", "type": "local", "path": str(root)}])
     return manager
 
@@ -191,13 +224,13 @@ def test_listing_survives_links_that_cannot_be_followed(hostile):
     response = get(app, "/f/dir")
     assert response.status == 200
     page = b"".join(response.body).decode()
-    assert "ok.txt" in page and "to-root/" in page
-    for name in ("leaves", "dangling", "loop1", "loop2"):
+    assert "ok.txt" in page
+    for name in ("leaves", "dangling", "loop1", "loop2", "to-root", "fifo"):  # to-root: an endless tree
         assert name not in page
     for name in ("leaves", "dangling", "loop1", "to-root/to-root/dir"):
         assert get(app, f"/f/dir/{name}").status in (403, 404), name
     data = json.loads(b"".join(get(app, "/f/dir", accept="application/json").body))
-    assert {e["name"] for e in data["entries"]} == {"ok.txt", "to-root"}
+    assert {e["name"] for e in data["entries"]} == {"ok.txt"}
     assert data["entries"][0]["url"].startswith("/f/dir/")
 
 
@@ -220,6 +253,11 @@ def test_listing_head_has_no_body(hostile):
 @pytest.mark.parametrize("name", ["range", "RANGE", "Range", "rAnGe"])
 def test_header_lookup_ignores_case_in_any_mapping(storage, name):
     response = respond(storage.node("pub:a.txt"), "GET", {name: "bytes=0-3"})
+    assert response.status == 206 and b"".join(response.body) == b"hell"
+
+
+def test_header_lookup_takes_bytes_as_asgi_gives_them(storage):
+    response = respond(storage.node("pub:a.txt"), "GET", {b"range": b"bytes=0-3", b"x-other": 5, 7: "x"})
     assert response.status == 206 and b"".join(response.body) == b"hell"
 
 

@@ -119,7 +119,10 @@ class AzureBackend(BucketBackend):
 
     protocol = "abfs"
     bucket_key = "container"
-    capabilities = frozenset({"metadata", "versions", "presign", "server_copy", "ranged_reads", "fsspec", "upload_file"})
+    own_options = ("container", "prefix")
+    capabilities = frozenset(
+        {"metadata", "versions", "presign", "server_copy", "ranged_reads", "fsspec", "upload_file"}
+    )
 
     @cached_property
     def service(self) -> Any:

@@ -13,8 +13,10 @@ default built on those and may be overridden by a shortcut (a server-side copy, 
 
 from __future__ import annotations
 
+import difflib
 import errno
 import hashlib
+import inspect
 import io
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
@@ -122,10 +124,11 @@ class AtomicWriter(io.BufferedIOBase):
 
 
 class ContextReader(io.BufferedIOBase):
-    """A backend's read handle whose failures name the mount and path: a read that a
-    service cuts short raises :class:`~genro_storage.errors.StorageConnectionError`, a
-    disk error :class:`~genro_storage.errors.StorageOSError`, never the client's own class.
-    Other attributes (``name``, ``fileno()``...) are the handle's own."""
+    """A remote backend's read handle whose failures name the mount and path: a read that
+    a service cuts short raises :class:`~genro_storage.errors.StorageConnectionError`,
+    never the client's own class. Other attributes (``name``, ``details``...) are the
+    handle's own. Each call catches and hands over to the context: nothing is paid until
+    a read fails."""
 
     def __init__(self, raw: IO[bytes], context: ErrorContext):
         self._raw = raw
@@ -141,30 +144,49 @@ class ContextReader(io.BufferedIOBase):
         return self._raw.seekable()
 
     def read(self, size: int | None = -1) -> bytes:
-        with self.context:
+        try:
             return self._raw.read(-1 if size is None else size)
+        except Exception as exc:
+            self.context.reraise(exc)
 
     def read1(self, size: int = -1) -> bytes:
         read1 = getattr(self._raw, "read1", None)  # the raw handle's own type, not a backend's
-        with self.context:
+        try:
             return read1(size) if read1 is not None else self._raw.read(size)
+        except Exception as exc:
+            self.context.reraise(exc)
 
     def readinto(self, buffer: Any) -> int:
-        readinto = getattr(self._raw, "readinto", None)
-        with self.context:
-            if readinto is not None:
-                return readinto(buffer)
+        try:
             data = self._raw.read(len(memoryview(buffer)))
+        except Exception as exc:
+            self.context.reraise(exc)
         memoryview(buffer).cast("B")[: len(data)] = data
         return len(data)
 
     def readline(self, size: int | None = -1) -> bytes:
-        with self.context:
+        try:
             return self._raw.readline(-1 if size is None else size)
+        except Exception as exc:
+            self.context.reraise(exc)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            line = self._raw.readline()
+        except Exception as exc:
+            self.context.reraise(exc)
+        if not line:
+            raise StopIteration
+        return line
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        with self.context:
+        try:
             return self._raw.seek(offset, whence)
+        except Exception as exc:
+            self.context.reraise(exc)
 
     def tell(self) -> int:
         return self._raw.tell()
@@ -177,8 +199,10 @@ class ContextReader(io.BufferedIOBase):
         return self._raw.closed
 
     def close(self) -> None:
-        with self.context:
+        try:
             self._raw.close()
+        except Exception as exc:
+            self.context.reraise(exc)
 
 
 class StorageBackend:
@@ -203,8 +227,26 @@ class StorageBackend:
 
     def __init__(self, mount: str, **options: Any):
         for key in options:
-            raise StorageConfigError(f"unknown key for a {type(self).__name__} mount", mount=mount, key=key)
+            raise StorageConfigError(
+                f"unknown key for a {type(self).__name__} mount{self._hint(key)}", mount=mount, key=key
+            )
         self.mount = mount
+
+    @classmethod
+    def _hint(cls, key: str) -> str:
+        """`` (did you mean 'path'?)`` from the keyword names the class's ``__init__`` takes."""
+        names = ["name", "type", "permissions"]
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is not None:
+                names += [
+                    p.name
+                    for p in inspect.signature(init).parameters.values()
+                    if p.kind is p.KEYWORD_ONLY
+                    or (p.kind is p.POSITIONAL_OR_KEYWORD and p.name not in ("self", "mount"))
+                ]
+        close = difflib.get_close_matches(key, names, n=1)
+        return f" (did you mean {close[0]!r}?)" if close else ""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} mount={self.mount!r}>"

@@ -32,6 +32,9 @@ class BucketBackend(FsspecBackend):
     #: The fsspec protocol, and the config key naming the top-level namespace.
     protocol: ClassVar[str]
     bucket_key: ClassVar[str] = "bucket"
+    own_options = ("bucket", "prefix")
+    # The filesystem class is known: a key it does not take is a mistake, never passed on.
+    strict_options = True
 
     def __init__(
         self,

@@ -8,11 +8,14 @@ through fsspec's transactional files (``autocommit=False``): the object is publi
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import errno
+import inspect
 import io
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from glob import has_magic
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 from urllib.parse import quote
 
 import fsspec
@@ -21,11 +24,13 @@ from ..errors import StorageConfigError
 from ..paths import normalize_path
 from .base import CHUNK_SIZE, AtomicWriter, StorageBackend
 
-__all__ = ["FsspecBackend", "HttpBackend", "STREAM_BLOCK", "checked_root"]
+__all__ = ["FsspecBackend", "HttpBackend", "STREAM_BLOCK", "checked_root", "known_fs_options"]
 
 #: Block size for streamed reads and multipart parts: memory stays bounded (s3fs's own
 #: default block is 50 MiB) and 5 MiB is S3's smallest allowed part.
 STREAM_BLOCK = 5 * 2**20
+
+_log = logging.getLogger(__name__)
 
 _MTIME_KEYS = ("mtime", "LastModified", "last_modified", "updated", "modified", "created", "last-modified")
 
@@ -53,12 +58,183 @@ def _timestamp(value: Any) -> float | None:
     return None
 
 
+# -- which options a filesystem takes ------------------------------------------------------
+#
+# fsspec filesystems take ``**kwargs`` and most drop what they do not know, so a typo
+# (``endpoint`` for ``endpoint_url``) would pass silently. The options a filesystem class
+# knows are the named parameters of every ``__init__`` in its MRO, plus what the classes
+# taking ``**kwargs`` consume from them. That last part cannot be read from a signature:
+# each such class was read and is listed in _KWARGS_CONSUMERS with what it consumes.
+
+#: Options AbstractFileSystem consumes from ``**storage_options`` without naming them: the
+#: instance-cache switch (popped by its metaclass, fsspec/spec.py) and the listing-cache
+#: settings it hands to DirCache (fsspec/dircache.py). ``add_docs`` and ``add_aliases``
+#: are left out: fsspec only warns that they are gone.
+BASE_FS_OPTIONS = frozenset({"skip_instance_cache", "use_listings_cache", "listings_expiry_time", "max_paths"})
+
+#: Mount keys that never reach a backend (the manager takes them first): listed only so
+#: that a misspelling of one is answered with the right name.
+CONFIG_KEYS = ("name", "type", "permissions")
+
+#: Options DefaultAzureCredential documents (azure-identity 1.27), which adlfs builds from
+#: its ``**kwargs`` when no key, SAS token, connection string or credential is given.
+#: For anything else, pass ``credential=DefaultAzureCredential(...)`` built by hand.
+AZURE_DEFAULT_CREDENTIAL_OPTIONS = frozenset(
+    {
+        "authority",
+        "additionally_allowed_tenants",
+        "exclude_workload_identity_credential",
+        "exclude_developer_cli_credential",
+        "exclude_cli_credential",
+        "exclude_environment_credential",
+        "exclude_managed_identity_credential",
+        "exclude_powershell_credential",
+        "exclude_visual_studio_code_credential",
+        "exclude_shared_token_cache_credential",
+        "exclude_interactive_browser_credential",
+        "exclude_broker_credential",
+        "interactive_browser_tenant_id",
+        "interactive_browser_client_id",
+        "broker_tenant_id",
+        "broker_client_id",
+        "managed_identity_client_id",
+        "workload_identity_client_id",
+        "workload_identity_tenant_id",
+        "shared_cache_username",
+        "shared_cache_tenant_id",
+        "visual_studio_code_tenant_id",
+        "process_timeout",
+        "require_envvar",
+    }
+)
+
+
+def _named_parameters(function: Callable[..., Any]) -> set[str]:
+    """The parameters of ``function`` a keyword argument can fill (not ``self``)."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    found = {p.name for p in inspect.signature(function).parameters.values() if p.kind in kinds}
+    found.discard("self")
+    return found
+
+
+def _aiobotocore_session_options() -> Iterable[str]:
+    # s3fs keeps its leftover kwargs as ``self.kwargs`` and builds AioSession(**self.kwargs)
+    # (``profile``...): a key AioSession does not name fails there, at first use.
+    from aiobotocore.session import AioSession
+
+    return _named_parameters(AioSession.__init__)
+
+
+def _gcsfs_retry_options() -> Iterable[str]:
+    # ExtendedGcsFileSystem reads ``retry_<name>`` for each name of gcsfs's retry config,
+    # then hands all its kwargs on to GCSFileSystem.
+    from gcsfs.retry import DEFAULT_RETRY_CONFIG
+
+    return {f"retry_{name}" for name in DEFAULT_RETRY_CONFIG}
+
+
+def _aiohttp_request_options() -> Iterable[str]:
+    # HTTPFileSystem keeps its leftover kwargs (less the listing-cache ones) as request
+    # options for every ``session.get(url, **kwargs)``: aiohttp's request parameters.
+    from aiohttp import ClientSession
+
+    return _named_parameters(ClientSession._request) - {"method", "str_or_url"}
+
+
+def _nothing() -> Iterable[str]:
+    return ()
+
+
+#: Classes whose ``__init__`` takes ``**kwargs``, read to know what it does with them
+#: (module.qualname -> the option names it consumes itself, beyond its named parameters).
+#: Each listed class hands the rest on to its parent only, or to a callee whose named
+#: parameters are listed here (s3fs's session, HTTPFileSystem's aiohttp requests). A class
+#: that forwards them where no signature says what is taken is not listed, so unknown
+#: options are accepted for it: SFTPFileSystem (paramiko's connect()), the archive
+#: filesystems (zip, tar: the target filesystem's options), and every filesystem not read.
+_KWARGS_CONSUMERS: dict[str, Callable[[], Iterable[str]]] = {
+    "fsspec.spec.AbstractFileSystem": lambda: BASE_FS_OPTIONS,
+    "fsspec.asyn.AsyncFileSystem": _nothing,
+    "fsspec.implementations.local.LocalFileSystem": _nothing,
+    "fsspec.implementations.ftp.FTPFileSystem": _nothing,
+    "fsspec.implementations.memory.MemoryFileSystem": _nothing,
+    "fsspec.implementations.http.HTTPFileSystem": _aiohttp_request_options,
+    "genro_storage.backends.memory.IsolatedMemoryFileSystem": _nothing,
+    "s3fs.core.S3FileSystem": _aiobotocore_session_options,
+    "gcsfs.core.GCSFileSystem": _nothing,
+    "gcsfs.extended_gcsfs.ExtendedGcsFileSystem": _gcsfs_retry_options,
+    "adlfs.spec.AzureBlobFileSystem": lambda: AZURE_DEFAULT_CREDENTIAL_OPTIONS,
+}
+
+
+def known_fs_options(cls: type) -> tuple[frozenset[str], bool]:
+    """The options the filesystem class ``cls`` takes, and whether that list is complete.
+
+    Walks the MRO down to ``AbstractFileSystem``: each ``__init__`` adds its named
+    parameters; one taking ``**kwargs`` adds what it consumes itself if it is listed in
+    _KWARGS_CONSUMERS, and makes the list incomplete if not. A class whose ``__init__``
+    takes no ``**kwargs`` ends the walk: nothing else reaches its parents.
+    """
+    known: set[str] = set()
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None or klass is object:
+            continue
+        known |= _named_parameters(init)
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(init).parameters.values()):
+            break
+        consumer = _KWARGS_CONSUMERS.get(f"{klass.__module__}.{klass.__qualname__}")
+        if consumer is None:
+            return frozenset(known), False
+        known |= set(consumer())
+        if klass is fsspec.AbstractFileSystem:
+            break
+    return frozenset(known), True
+
+
+def unknown_option(
+    mount: str, key: str, kind: str, valid: Iterable[str], nested: Mapping[str, Iterable[str]] | None = None
+) -> StorageConfigError:
+    """The error for ``key``, which no part of a ``kind`` mount takes, naming the closest
+    valid spelling: a top-level option, or one that belongs inside a dict option
+    (``nested``: option -> the keys it takes, like s3's ``client_kwargs``)."""
+    spellings = {name: repr(name) for name in valid}
+    for option, inner in (nested or {}).items():
+        for name in inner:
+            spellings.setdefault(name, f"{option}={{{name!r}: ...}}")
+    if key in spellings:
+        hint = f" (it goes inside {spellings[key]})"
+    else:
+        close = difflib.get_close_matches(key, sorted(spellings), n=1)
+        hint = f" (did you mean {spellings[close[0]]}?)" if close else ""
+    return StorageConfigError(f"unknown option for {kind} mounts{hint}", mount=mount, key=key)
+
+
 def checked_root(value: object, mount: str, key: str) -> str:
     """A root returned by a per-access callable: a string that cannot climb (no '..')."""
     if not isinstance(value, str) or not value.strip("/"):
         raise StorageConfigError(f"the callable returned {value!r}, not a non-empty path", mount=mount, key=key)
     normalize_path(value.strip("/"), mount)
     return value
+
+
+def _filesystem_class(mount: str, protocol: str) -> type[fsspec.AbstractFileSystem]:
+    """fsspec's class for ``protocol``; a missing package or an unknown name is the
+    mount's ``type`` error."""
+    try:
+        return fsspec.get_filesystem_class(protocol)
+    except ImportError as exc:
+        raise StorageConfigError(
+            f"protocol {protocol!r} needs a package that is not installed: {exc}", mount=mount, key="type"
+        ) from exc
+    except ValueError as exc:
+        raise StorageConfigError(str(exc), mount=mount, key="type") from exc
+
+
+def _first_protocol(fs: fsspec.AbstractFileSystem) -> str:
+    """The name a filesystem's protocol is known by (fsspec allows a tuple of aliases)."""
+    protocol = fs.protocol
+    return protocol if isinstance(protocol, str) else protocol[0]
 
 
 def forget_listing(fs: Any, full: str) -> None:
@@ -115,13 +291,24 @@ class _SpooledUpload:
         forget_listing(self.fs, self.full)
 
     def discard(self) -> None:
+        """Throw the write away: abort the multipart upload, if one was started.
+
+        Best effort: this runs while another error is on its way up (a failed write, an
+        exception in the ``with`` block) and must not replace it; the previous object is
+        intact either way. An upload that cannot be aborted (the service unreachable) is
+        logged; a bucket lifecycle rule (AbortIncompleteMultipartUpload) removes it.
+        """
         self.buffer = None
-        if self.file is not None:
+        if self.file is None:
+            return
+        try:
             self.file.discard()
-            try:
-                self.file.closed = True  # fsspec's buffered files: skip the final flush
-            except AttributeError:
-                pass
+        except Exception:
+            _log.warning("could not abort the upload of %s; its parts stay until removed", self.full, exc_info=True)
+        try:
+            self.file.closed = True  # fsspec's buffered files: skip the final flush
+        except AttributeError:
+            pass
 
 
 class FsspecBackend(StorageBackend):
@@ -132,6 +319,13 @@ class FsspecBackend(StorageBackend):
     """
 
     capabilities = frozenset({"fsspec"})
+
+    #: The mount keys this class takes itself (the rest go to the filesystem).
+    own_options: ClassVar[tuple[str, ...]] = ("path",)
+    #: Refuse options the filesystem does not name even when some ``__init__`` in its MRO
+    #: takes ``**kwargs`` we have not read (see :func:`known_fs_options`); otherwise
+    #: unknown options are refused only when the filesystem's list is complete.
+    strict_options: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -145,9 +339,8 @@ class FsspecBackend(StorageBackend):
         super().__init__(mount)
         if fs is not None and fs_options:
             # Options only reach a filesystem we build; with one given they would be lost.
-            raise StorageConfigError(
-                f"unknown key for a {type(self).__name__} mount", mount=mount, key=next(iter(fs_options))
-            )
+            kind = protocol or _first_protocol(fs)
+            raise unknown_option(mount, next(iter(fs_options)), kind, (*self.own_options, *CONFIG_KEYS))
         if fs is None:
             if not protocol:
                 raise StorageConfigError("an fsspec mount needs a protocol", mount=mount, key="type")
@@ -156,22 +349,38 @@ class FsspecBackend(StorageBackend):
         self._root_value = self._check_root(path if path is not None else "", "path")
 
     def _make_fs(self, mount: str, protocol: str, options: dict[str, Any]) -> fsspec.AbstractFileSystem:
+        cls = _filesystem_class(mount, protocol)
+        self._refuse_unknown_options(mount, protocol, cls, options)
         # Our own instance: fsspec's instance cache would share one filesystem (and its
         # listing cache and credentials) between managers that must stay independent.
         options.setdefault("skip_instance_cache", True)
         try:
-            return fsspec.filesystem(protocol, **options)
-        except ImportError as exc:
-            raise StorageConfigError(
-                f"protocol {protocol!r} needs a package that is not installed: {exc}", mount=mount, key="type"
-            ) from exc
-        except ValueError as exc:
-            raise StorageConfigError(str(exc), mount=mount, key="type") from exc
-        except TypeError as exc:
+            return cls(**options)  # what fsspec.filesystem(protocol, **options) does
+        except (TypeError, ValueError) as exc:
             raise StorageConfigError(f"bad option for {protocol!r}: {exc}", mount=mount) from exc
         except OSError as exc:
             # Some filesystems connect when built (ftp, sftp...): say which mount failed.
             raise StorageConfigError(f"could not open the {protocol!r} filesystem: {exc}", mount=mount) from exc
+
+    def _refuse_unknown_options(self, mount: str, protocol: str, cls: type, options: dict[str, Any]) -> None:
+        """Raise :class:`StorageConfigError` for the first option ``cls`` does not take.
+
+        Checked before the filesystem is built: some filesystems drop unknown options,
+        others fail on them only at first use, far from the configuration.
+        """
+        known, complete = known_fs_options(cls)
+        if not (complete or self.strict_options):
+            return  # some __init__ passes **kwargs on where we cannot see (aiohttp, paramiko...)
+        for key in options:
+            if key not in known:
+                valid = (*known, *self.own_options, *CONFIG_KEYS)
+                raise unknown_option(mount, key, protocol, valid, self.nested_options())
+
+    @classmethod
+    def nested_options(cls) -> dict[str, Iterable[str]]:
+        """The filesystem's dict options and the keys each takes (``client_kwargs``...):
+        an unknown top-level key that belongs in one is told where it goes."""
+        return {}
 
     def _check_root(self, value: Any, key: str) -> str | Callable[[], str]:
         if callable(value):
@@ -406,6 +615,7 @@ class HttpBackend(FsspecBackend):
 
     writable = False
     capabilities = frozenset({"ranged_reads", "presign", "fsspec"})
+    own_options = ("base_url",)
 
     def __init__(self, mount: str, *, base_url: str | None = None, **fs_options: Any):
         if not base_url or not isinstance(base_url, str):

@@ -13,13 +13,17 @@ from __future__ import annotations
 import errno
 import itertools
 import os
-import re
 import shutil
 import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock
+    fcntl = None  # type: ignore[assignment]
 
 from ..errors import StorageConfigError, StoragePathError
 from ..paths import normalize_path
@@ -30,7 +34,6 @@ from .openfiles import SharedFile
 __all__ = ["LocalBackend"]
 
 _TMP_SUFFIX = ".genro-tmp"
-_TMP_RE = re.compile(r"\.gs([0-9a-f]+)\.[0-9a-f]+\.[0-9a-f]+" + re.escape(_TMP_SUFFIX) + r"\Z")  # _tmp_name's
 _tmp_counter = itertools.count()
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _POSIX = os.name == "posix"
@@ -39,7 +42,12 @@ _POSIX = os.name == "posix"
 _PRIVILEGE_BITS = stat.S_ISUID | stat.S_ISGID
 #: errno values chmod meets on a file system without Unix modes (vfat, some network mounts).
 _NO_UNIX_MODES = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS})
-#: A temporary untouched this long (seconds) is stale even when its pid names a process.
+#: How many times serving re-checks a file replaced between its check and its open.
+_REPLACED_RETRIES = 3
+#: Seconds a temporary is left alone after its last write, whoever holds it: a writer
+#: takes its lock a moment after creating it.
+_GRACE = 60.0
+#: Where files cannot be locked, a temporary untouched this long (seconds) is stale.
 _STALE_AGE = 24 * 3600
 #: Folders this process has swept of stale temporaries (their OS paths); cleared when
 #: full, which only means a folder is swept again.
@@ -58,35 +66,42 @@ def _is_tmp(name: str) -> bool:
     return name[0] == "." and name.endswith(_TMP_SUFFIX)
 
 
-def _pid_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists on this host (another user's counts too)."""
-    if not _POSIX:
-        return True  # os.kill(pid, 0) terminates the process on Windows: trust the age alone
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (OSError, OverflowError):
-        return True  # PermissionError: it exists and is not ours
-    return True
+def _hold(fd: int) -> None:
+    """Lock a new temporary for as long as its writer keeps it open: the lock (``flock``,
+    which the kernel drops when the writer exits or is killed, and which NFS and shared
+    container volumes honour) is what tells a live writer's temporary from a dead one's,
+    whatever host or pid namespace it runs in."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pass  # a file system without locks: the age alone decides, after a day
 
 
-def _is_stale(name: str, st: os.stat_result, now: float) -> bool:
-    """Whether the temporary ``name`` (stat ``st``) was left by a writer that is gone.
-
-    This process's own are never stale: another thread may be writing them. Others are
-    stale when their writer's process no longer exists or when nothing touched them for
-    a day (a pid reused since, or a name not made by :func:`_tmp_name`).
-    """
+def _is_stale(full: str, st: os.stat_result, now: float) -> bool:
+    """Whether the temporary at ``full`` (stat ``st``) was left by a writer that is gone:
+    nobody holds its lock and nothing wrote it for a minute (a writer takes the lock right
+    after creating it). Without locks, a day untouched."""
     if not stat.S_ISREG(st.st_mode):
         return False
-    match = _TMP_RE.match(name)
-    pid = int(match.group(1), 16) if match else 0
-    if pid == os.getpid():
+    age = now - st.st_mtime
+    if fcntl is None:
+        return age > _STALE_AGE
+    if age < _GRACE:
         return False
-    if now - st.st_mtime > _STALE_AGE:
-        return True
-    return pid > 0 and not _pid_alive(pid)
+    try:
+        fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False  # a writer holds it, in this process or any other
+    except OSError:
+        return age > _STALE_AGE  # no locks here
+    finally:
+        os.close(fd)
+    return True
 
 
 def _sweep(folder: str, names: Iterable[str], now: float) -> int:
@@ -97,7 +112,7 @@ def _sweep(folder: str, names: Iterable[str], now: float) -> int:
             continue
         full = f"{folder}/{name}"
         try:
-            if _is_stale(name, os.lstat(full), now):
+            if _is_stale(full, os.lstat(full), now):
                 os.unlink(full)
                 removed += 1
         except OSError:
@@ -265,22 +280,26 @@ class LocalBackend(StorageBackend):
             if current == known.identity and where is not None and where.startswith(inside):
                 return known
             openfiles.drop(known)
-        full, checked, _ = self._resolve(path)
-        if checked is None:
-            raise FileNotFoundError(2, "No such file or directory", full)
-        if not stat.S_ISREG(checked.st_mode):
-            if stat.S_ISDIR(checked.st_mode):
-                raise IsADirectoryError(21, "Is a directory", full)
-            raise PermissionError(13, "Not a regular file: never opened for serving", full)
-        try:
-            version = SharedFile.open(full)
-        except OSError as exc:
-            if exc.errno not in (errno.EMFILE, errno.ENFILE):
-                raise
-            openfiles.drop_all()  # out of descriptors: let go of the kept ones and try once more
-            version = SharedFile.open(full)
-        if (version.stat.st_dev, version.stat.st_ino) != (checked.st_dev, checked.st_ino):
-            raise FileNotFoundError(2, "No such file or directory (replaced while opening)", full)
+        for _attempt in range(_REPLACED_RETRIES):
+            full, checked, _ = self._resolve(path)
+            if checked is None:
+                raise FileNotFoundError(2, "No such file or directory", full)
+            if not stat.S_ISREG(checked.st_mode):
+                if stat.S_ISDIR(checked.st_mode):
+                    raise IsADirectoryError(21, "Is a directory", full)
+                raise PermissionError(13, "Not a regular file: never opened for serving", full)
+            try:
+                version = SharedFile.open(full)
+            except OSError as exc:
+                if exc.errno not in (errno.EMFILE, errno.ENFILE):
+                    raise
+                openfiles.drop_all()  # out of descriptors: let go of the kept ones and try once more
+                version = SharedFile.open(full)
+            if (version.stat.st_dev, version.stat.st_ino) == (checked.st_dev, checked.st_ino):
+                break
+            # A new version renamed into place between the check and the open: check it.
+        else:
+            raise FileNotFoundError(2, "No such file or directory (replaced on every attempt to open it)", full)
         if version.real is not None and not version.real.startswith(inside):
             # A link swapped in during the walk: what was opened is not the file it checked.
             raise StoragePathError("symlink resolves outside the mount root", mount=self.mount, path=path)
@@ -419,6 +438,7 @@ class LocalBackend(StorageBackend):
             # fresh below it: no symlink can redirect makedirs outside the root.
             os.makedirs(folder, exist_ok=True)
             fd = os.open(tmp, _WRITE_FLAGS, mode)
+        _hold(fd)
         if old is not None:
             try:
                 _take_over(fd, old)
@@ -439,8 +459,12 @@ class LocalBackend(StorageBackend):
             openfiles.forget(full)
 
         def discard() -> None:
-            raw.close()
-            _unlink_quietly(tmp)
+            try:
+                raw.close()
+            except OSError:
+                pass  # flushing the last bytes failed (a full disk): they are thrown away anyway
+            finally:
+                _unlink_quietly(tmp)
 
         return AtomicWriter(raw, commit, discard)
 
@@ -507,8 +531,10 @@ class LocalBackend(StorageBackend):
         tmp, fd = self._create_tmp(full, mode=0o600)
         try:
             if progress is None:
-                os.close(fd)
-                shutil.copyfile(source, tmp)  # the kernel's copy where there is one
+                try:
+                    shutil.copyfile(source, tmp)  # the kernel's copy; fd keeps the temp's lock
+                finally:
+                    os.close(fd)
             else:
                 _copy_reporting(source, fd, progress)
             if old is None or moving:

@@ -8,8 +8,9 @@ boto3 is installed. Both clients share the mount's credentials and endpoint.
 
 from __future__ import annotations
 
+import inspect
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from typing import IO, Any
 
@@ -29,6 +30,12 @@ PARALLEL_PARTS = 10
 
 #: Objects at least this large are uploaded as a parallel multipart upload.
 MULTIPART_THRESHOLD = 16 * 2**20
+
+#: Objects larger than this are copied part by part (s3fs's threshold too): below it, one
+#: CopyObject, which keeps the single-part ETag (the content's MD5).
+COPY_MULTIPART_THRESHOLD = 150 * 2**20
+#: Parts of a part-by-part copy: copied inside S3, so large parts cost no memory here.
+COPY_PART_SIZE = 50 * 2**20
 
 
 class _FsspecProgress(Callback):
@@ -55,6 +62,16 @@ class S3Backend(BucketBackend):
         {"metadata", "versions", "presign", "server_copy", "ranged_reads", "fsspec", "upload_file", "download_fileobj"}
     )
 
+    @classmethod
+    def nested_options(cls) -> dict[str, Iterable[str]]:
+        # s3fs hands client_kwargs to botocore's create_client and config_kwargs to its
+        # Config: 'region_name' at the top level is a common slip.
+        from botocore.config import Config
+        from botocore.session import Session
+
+        client = inspect.signature(Session.create_client).parameters.keys() - {"self", "service_name", "config"}
+        return {"client_kwargs": sorted(client), "config_kwargs": list(Config.OPTION_DEFAULTS)}
+
     def md5_of(self, raw: dict[str, Any]) -> str | None:
         etag = str(raw.get("ETag") or "").strip('"')
         # A single-part upload's ETag is the MD5 of the content; a multipart one ("...-N") is not.
@@ -70,6 +87,45 @@ class S3Backend(BucketBackend):
     def presign(self, path: str, expires_in: int) -> str:
         """A presigned GET URL, valid ``expires_in`` seconds."""
         return self.fs.sign(self.fspath(path), expiration=expires_in)
+
+    # -- copies inside the bucket ----------------------------------------------------------
+
+    def copy(self, src: str, dst: str, progress: Callable[[int], None] | None = None) -> None:
+        """A server-side copy: one CopyObject, or for a large object a parallel part-by-part
+        copy that is aborted if it fails (s3fs's own would leave the multipart upload on
+        the bucket, and drop the object's Content-Type and metadata)."""
+        info = self.info(src)
+        if info["type"] != "file":
+            super().copy(src, dst)  # s3fs says what is wrong with copying that
+            return
+        if info["size"] <= COPY_MULTIPART_THRESHOLD:
+            # What s3fs's cp_file sends too, without the HEAD it would repeat.
+            source = {"Bucket": self.bucket, "Key": self.key(src)}
+            self.fs.call_s3("copy_object", Bucket=self.bucket, Key=self.key(dst), CopySource=source)
+        elif self.client is not None:
+            self._copy_in_parts(src, dst, progress)
+        else:
+            super().copy(src, dst)  # without boto3: s3fs's serial copy, left behind if it fails
+        self.forget(self.fspath(dst))
+
+    def _copy_in_parts(self, src: str, dst: str, progress: Callable[[int], None] | None) -> None:
+        """boto3's managed copy: UploadPartCopy in parallel, the source's Content-Type and
+        metadata kept, the multipart upload aborted on failure."""
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(
+            multipart_threshold=COPY_MULTIPART_THRESHOLD,
+            multipart_chunksize=COPY_PART_SIZE,
+            max_concurrency=PARALLEL_PARTS,
+        )
+        source = {"Bucket": self.bucket, "Key": self.key(src)}
+        self.client.copy(source, self.bucket, self.key(dst), Config=config, Callback=progress)
+
+    def move(self, src: str, dst: str) -> None:
+        # A copy then a delete, as s3fs's mv_file does, but through copy() above.
+        self.copy(src, dst)
+        self.fs.rm_file(self.fspath(src))
+        self.forget(self.fspath(src))
 
     # -- metadata and versions -------------------------------------------------------------
 
@@ -156,7 +212,8 @@ class S3Backend(BucketBackend):
             aws_access_key_id=fs.key,
             aws_secret_access_key=fs.secret,
             aws_session_token=fs.token,
-            profile_name=getattr(fs, "profile", None),
+            # s3fs hands ``profile`` (and its other leftover keys) to its session: fs.kwargs.
+            profile_name=(getattr(fs, "kwargs", None) or {}).get("profile"),
         )
         client_kwargs = dict(fs.client_kwargs or {})
         if fs.endpoint_url and "endpoint_url" not in client_kwargs:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StorageConfigError
 from .options import ServeOptions
 from .pipeline import ServeRoute, wsgi_path
 from .responder import NOT_ALLOWED, EnvironHeaders, Response, empty_response
@@ -52,14 +51,6 @@ class StorageApp:
             base_url=self.prefix,
             options=self.options,
         )
-        if require_signature:
-            try:
-                storage.url_signer()
-            except StorageConfigError:
-                raise ValueError(
-                    "require_signature=True needs signed URLs, and they need a secret: "
-                    "call storage.configure_urls(secret=..., base_url=...) before building the app"
-                ) from None
         self.storage = storage
         self.require_signature = require_signature
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -36,6 +37,15 @@ ACTIVE_TYPES = frozenset(
 #: The Content-Security-Policy of an active file served inline: a unique origin, no
 #: scripts, no requests; inline styles and embedded images still render.
 SANDBOX_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+#: RFC 9111 section 1.2.2: a cache takes a larger delta-seconds as 2**31; say no more.
+MAX_AGE_LIMIT = 2**31
+#: The last second an HTTP date can name (Fri, 31 Dec 9999 23:59:59 GMT).
+_LAST_HTTP_DATE = 253402300799
+#: type "/" subtype, then parameters: visible ASCII only (a header value must be latin-1,
+#: and CR/LF would split the header).
+_MEDIA_TYPE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*;[ \t]*[\x21-\x7e]+)*")
 
 
 def _suggest(name: str, known: list[str]) -> str:
@@ -89,11 +99,15 @@ class ServeOptions:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise TypeError(f"serve option {name!r} must be a non-empty string or None, not {value!r}")
-        if self.mimetype is not None and ("\r" in self.mimetype or "\n" in self.mimetype or "/" not in self.mimetype):
+        if self.mimetype is not None and not _MEDIA_TYPE.fullmatch(self.mimetype):
             raise ValueError(f"serve option 'mimetype' must be a media type like 'text/plain', not {self.mimetype!r}")
         max_age = self.max_age
-        if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0):
-            raise ValueError(f"serve option 'max_age' must be a whole number of seconds >= 0 or None, not {max_age!r}")
+        if max_age is not None and (
+            isinstance(max_age, bool) or not isinstance(max_age, int) or not 0 <= max_age <= MAX_AGE_LIMIT
+        ):
+            raise ValueError(
+                f"serve option 'max_age' must be whole seconds from 0 to 2**31, or None, not {max_age!r}"
+            )
         ranges = self.max_ranges
         if isinstance(ranges, bool) or not isinstance(ranges, int) or ranges < 1:
             raise ValueError(f"serve option 'max_ranges' must be a whole number >= 1, not {ranges!r}")
@@ -109,6 +123,11 @@ class ServeOptions:
             object.__setattr__(self, "last_modified", modified.timestamp())
         elif modified is not None and (isinstance(modified, bool) or not isinstance(modified, (int, float))):
             raise TypeError(f"serve option 'last_modified' must be seconds or a datetime, not {modified!r}")
+        if self.last_modified is not None and not 0 <= self.last_modified <= _LAST_HTTP_DATE:
+            # NaN fails the comparison too.
+            raise ValueError(
+                f"serve option 'last_modified' must be a time from 1970 to 9999, not {self.last_modified!r}"
+            )
         key = (self.mimetype, self.etag, self.last_modified, self.max_age, self.immutable, self.nosniff)
         token = _TOKENS.get(key)
         if token is None:
@@ -152,8 +171,11 @@ class ServeOptions:
             if name not in known:
                 hint = f" (use {_RENAMED[name]!r})" if name in _RENAMED else _suggest(str(name), known)
                 raise StorageConfigError(f"{source}: unknown option{hint}", key=str(key))
+            if name in values:
+                raise StorageConfigError(f"{source}: given twice (in two spellings)", key=str(key))
+            try:
+                cls(**{name: value})  # each value alone first, so the error names its key
+            except (TypeError, ValueError) as exc:
+                raise StorageConfigError(f"{source}: {exc}", key=str(key)) from exc
             values[name] = value
-        try:
-            return cls(**values)
-        except (TypeError, ValueError) as exc:
-            raise StorageConfigError(f"{source}: {exc}") from exc
+        return cls(**values)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import stat
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
@@ -56,6 +58,8 @@ def wsgi_path(environ: Mapping[str, Any], prefix: str = "/") -> str | None:
         path = raw.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return None
+    if not prefix.endswith("/"):
+        prefix += "/"  # '/files' must not match '/filesX/...'
     if not path.startswith(prefix):
         return None
     return path[len(prefix) :]
@@ -118,6 +122,15 @@ class ServeRoute:
         self.listing = listing
         self.base_url = base_url
         self.options = options if options is not None else ServeOptions()
+        served = self.mounts if self.mounts is not None else frozenset(storage.mounts)
+        if self.public is not None and not served <= self.public:
+            try:
+                storage.url_signer()
+            except StorageConfigError:
+                raise ValueError(
+                    "mounts not listed in public need signed URLs, and signed URLs need a secret: "
+                    "call storage.configure_urls(secret=..., base_url=...) before building the route"
+                ) from None
 
     def __repr__(self) -> str:
         return f"<ServeRoute mounts={sorted(self.mounts) if self.mounts is not None else 'all'} base={self.base_url!r}>"
@@ -126,7 +139,7 @@ class ServeRoute:
         """Whether ``mount`` is served without a signature."""
         return self.public is None or mount in self.public
 
-    def resolve(self, path: str, query: str = "", *, authorize: Authorize | None = None) -> Target | Response:
+    def resolve(self, path: str, query: str | bytes = "", *, authorize: Authorize | None = None) -> Target | Response:
         """The :class:`Target` for ``path`` (``'<mount>/<path>'``, decoded, below the
         serving prefix) and ``query`` (the raw query string), or the refusal: 404 for a
         mount not served or unknown and a path that tries to leave its mount, 403 for a
@@ -141,6 +154,8 @@ class ServeRoute:
             return empty_response(404)  # unknown mount, or a path that tries to leave its mount
         signed = False
         if query:
+            if isinstance(query, (bytes, bytearray)):
+                query = query.decode("latin-1")  # werkzeug's and ASGI's raw query string
             params = parse_qs(query, keep_blank_values=True)
             signature = params.get("signature", [None])[0]
             expires = params.get("expires", [None])[0]
@@ -175,14 +190,37 @@ class ServeRoute:
         return listing_response(node, self.base_url, method, headers.get("Accept"))
 
 
+def _local_unfollowable(folder: StorageNode) -> Callable[[StorageNode], bool]:
+    """For a local folder: whether a child is a link back to the folder or above it (an
+    endless tree of URLs), or neither a file nor a folder (a FIFO, socket or device, which
+    is never served)."""
+    backend = folder.backend
+    here = os.path.realpath(backend.ospath(folder.path))
+
+    def unfollowable(child: StorageNode) -> bool:
+        full = backend.ospath(child.path)
+        st = os.stat(full)
+        if stat.S_ISDIR(st.st_mode):
+            target = os.path.realpath(full)
+            return here == target or here.startswith(target.rstrip("/") + "/")
+        return not stat.S_ISREG(st.st_mode)
+
+    return unfollowable
+
+
 def _entries(node: StorageNode) -> list[dict[str, Any]]:
     """The folder's entries that can be followed: a link leaving the root, a dangling one,
-    a loop or a name the OS cannot reach is left out, never an error."""
+    a loop, a link back up the tree, a name that is not UTF-8 (no URL reaches it) or one
+    the OS cannot reach is left out, never an error."""
+    unfollowable = _local_unfollowable(node) if "local_files" in node.backend.capabilities else None
     entries = []
     for child in node.children():
         try:
+            child.basename.encode("utf-8")
             info = child.info()
-        except (StorageError, OSError):
+            if unfollowable is not None and unfollowable(child):
+                continue
+        except (StorageError, OSError, UnicodeEncodeError):
             continue
         entries.append(
             {

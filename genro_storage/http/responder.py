@@ -161,9 +161,16 @@ class FileSlice:
     __del__ = close  # a server that never closes its body must not leak the descriptor
 
 
+def _version(st: os.stat_result) -> tuple[int, int]:
+    """What a write in place changes: the size and the mtime. (Not the ctime: renaming a
+    new version over the file changes the old one's link count, and so its ctime, though
+    the bytes being sent stay the same.)"""
+    return (st.st_size, st.st_mtime_ns)
+
+
 def _changed(st: os.stat_result, version: tuple[int, int]) -> bool:
-    """Whether a file was written in place since its ``(size, mtime_ns)`` was taken."""
-    return (st.st_size, st.st_mtime_ns) != version
+    """Whether a file was written in place since its :func:`_version` was taken."""
+    return _version(st) != version
 
 
 def _rewritten(what: str) -> OSError:
@@ -229,8 +236,18 @@ class _LowerHeaders:
 
     __slots__ = ("values",)
 
-    def __init__(self, headers: Mapping[str, str]):
-        self.values = {k.lower(): v for k, v in headers.items() if isinstance(k, str) and k.lower() in _WANTED}
+    def __init__(self, headers: Mapping[Any, Any]):
+        values = {}
+        for key, value in headers.items():
+            if isinstance(key, (bytes, bytearray)):
+                key = key.decode("latin-1")  # ASGI's shape: names and values as bytes
+            if not isinstance(key, str) or (key := key.lower()) not in _WANTED:
+                continue
+            if isinstance(value, (bytes, bytearray)):
+                value = value.decode("latin-1")
+            if isinstance(value, str):
+                values[key] = value
+        self.values = values
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self.values.get(name.lower(), default)
@@ -550,7 +567,7 @@ def _body_response(
                 return empty_response(503)  # truncated in place since its stat: ask again
             return Response(status, head, [data])
         try:
-            file = FileSlice(shared.reopen(), start, stop, (shared.stat.st_size, shared.stat.st_mtime_ns))
+            file = FileSlice(shared.reopen(), start, stop, _version(shared.stat))
         except OSError:  # no descriptor to spare for sendfile: read from the shared one
             return Response(status, head, _Body(_file_reader(shared)(start, stop)))
         return Response(status, head, _Body(iter(file), file.close), file)
@@ -561,7 +578,7 @@ def _body_response(
 def _file_reader(shared: SharedFile) -> Callable[[int, int], Iterator[bytes]]:
     """Chunks of an open local file between two offsets."""
 
-    version = (shared.stat.st_size, shared.stat.st_mtime_ns)
+    version = _version(shared.stat)
 
     def read(start: int, stop: int) -> Iterator[bytes]:
         while start < stop:
