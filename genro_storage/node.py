@@ -43,7 +43,7 @@ _ENCODED_TYPES = {
     "gzip": "application/gzip",
     "xz": "application/x-xz",
 }
-_WRITE_MODES = {"w": False, "wt": False, "wb": True}
+_WRITE_MODES = {"w": False, "wt": False, "wb": True, "x": False, "xt": False, "xb": True}
 
 #: Read handles that no service stands behind: returned without a wrapper.
 _PLAIN_READERS = (io.BufferedReader, io.FileIO, io.BytesIO)
@@ -289,10 +289,15 @@ class StorageNode:
         newline: str | None = None,
         version: str | None = None,
     ) -> IO[Any]:
-        """Open for streaming: ``'rb'``/``'r'`` read, ``'wb'``/``'w'`` write.
+        """Open for streaming: ``'rb'``/``'r'`` read, ``'wb'``/``'w'`` write, ``'xb'``/``'x'``
+        create (as the builtin ``open``: ``FileExistsError`` if the file exists).
 
         A written file appears (replacing the old one) only when the handle is closed;
-        leaving a ``with`` block by an exception keeps the previous content.
+        leaving a ``with`` block by an exception keeps the previous content. In ``'x'``
+        modes the close publishes only if no file has the name by then, in one atomic step
+        (an exclusive create locally, a conditional create on S3), so two writers racing
+        for one name never overwrite each other; on backends that cannot promise that
+        (``'exclusive_create'`` not in :attr:`capabilities`) ``'x'`` is refused.
         """
         if mode in _READ_MODES:
             context = self._context()
@@ -309,18 +314,20 @@ class StorageNode:
                 return raw
             return io.TextIOWrapper(raw, encoding=encoding or "utf-8", errors=errors, newline=newline)  # type: ignore[arg-type]
         if mode in _WRITE_MODES:
-            writer = self._open_write()
+            writer = self._open_write(exclusive=mode.startswith("x"))
             if _WRITE_MODES[mode]:
                 return writer
             return _TextWriter(writer, encoding=encoding or "utf-8", errors=errors, newline=newline, write_through=True)
-        raise ValueError(f"open() mode must be one of 'rb', 'r', 'wb', 'w', not {mode!r}")
+        raise ValueError(f"open() mode must be one of 'rb', 'r', 'wb', 'w', 'xb', 'x', not {mode!r}")
 
     # -- writing -------------------------------------------------------------------------
 
-    def _open_write(self) -> AtomicWriter:
+    def _open_write(self, exclusive: bool = False) -> AtomicWriter:
         mount = self._mount
         mount.require_write(self._path)
         backend = mount.backend
+        if exclusive and "exclusive_create" not in backend.capabilities:
+            raise UnsupportedOperationError("exclusive create (open mode 'x')", mount=mount.name, path=self._path)
         if backend.path_is_data:
             buffer = io.BytesIO()
 
@@ -330,7 +337,7 @@ class StorageNode:
             return AtomicWriter(buffer, commit, buffer.close)
         context = self._context()
         with context:
-            writer = backend.open_write(self._path)
+            writer = backend.open_write(self._path, exclusive=True) if exclusive else backend.open_write(self._path)
         writer.context = context
         return writer
 

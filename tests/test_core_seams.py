@@ -296,3 +296,42 @@ def test_serving_retries_a_file_replaced_while_it_is_opened(tmp_path, monkeypatc
     monkeypatch.setattr(openfiles.SharedFile, "open", classmethod(replaced_first))
     response = respond(node, "GET", {})
     assert response.status == 200 and b"".join(response.body) == b"new" and len(calls) == 2
+
+
+@pytest.mark.parametrize("kind", ["local", "memory", "s3"])
+@pytest.mark.parametrize("size", [10, 6 * 2**20], ids=["small", "multipart"])
+def test_racing_exclusive_creates_never_overwrite_each_other(tmp_path, request, kind, size):
+    import threading
+
+    from helpers import mount_config, server_for
+
+    storage = StorageManager([mount_config(kind, "m", tmp_path, server_for(kind, request))])
+    node = storage.node("m:race.bin")
+    won, lost = [], []
+
+    def create(byte: int) -> None:
+        try:
+            with node.open("xb") as f:
+                f.write(bytes([byte]) * size)
+            won.append(byte)
+        except FileExistsError:
+            lost.append(byte)
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(won) == 1 and len(lost) == 5
+    assert node.read_bytes() == bytes([won[0]]) * size
+    with pytest.raises(FileExistsError):
+        node.open("xb").close()
+    assert node.read_bytes() == bytes([won[0]]) * size
+
+
+def test_exclusive_create_is_refused_where_it_cannot_be_promised(tmp_path):
+    from genro_storage import UnsupportedOperationError
+
+    storage = StorageManager([{"name": "inline", "type": "base64"}])
+    with pytest.raises(UnsupportedOperationError, match="exclusive"):
+        storage.node("inline:aGk=").open("xb")

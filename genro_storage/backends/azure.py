@@ -149,7 +149,9 @@ class AzureBackend(BucketBackend):
             info.update(type="directory", size=0)
         return info
 
-    def open_write(self, path: str) -> AtomicWriter:
+    def open_write(self, path: str, *, exclusive: bool = False) -> AtomicWriter:
+        if exclusive:
+            raise self.unsupported("exclusive create", path)
         self._writable_path(path)
         upload = _BlockUpload(self._blob(path), content_type_header(path).get("ContentType"), self.fspath(path))
         return AtomicWriter(upload, self._committing(path, upload.commit), upload.discard)

@@ -39,6 +39,7 @@ CAPABILITIES: Mapping[str, str] = MappingProxyType(
         "fsspec": "an fsspec filesystem underneath: .fs and fspath(path)",
         "upload_file": "upload_file(local_path, path, workers, progress): the service's own upload",
         "download_fileobj": "download_fileobj(path, fileobj, workers): the service's own download",
+        "exclusive_create": "open_write(path, exclusive=True): publish only if no file is there, atomically",
     }
 )
 
@@ -295,8 +296,16 @@ class StorageBackend:
             raise NotImplementedError(f"{type(self).__name__} must provide open_read() or read_bytes()")
         return io.BytesIO(self.read_bytes(path))
 
-    def open_write(self, path: str) -> AtomicWriter:
-        """Open ``path`` for binary writing; the data appears only when the handle closes."""
+    def open_write(self, path: str, *, exclusive: bool = False) -> AtomicWriter:
+        """Open ``path`` for binary writing; the data appears only when the handle closes.
+
+        With ``exclusive`` (backends declaring ``exclusive_create``), the close publishes
+        only if no file exists at ``path`` by then, as one atomic step, and raises
+        ``FileExistsError`` otherwise: two writers racing for one name never overwrite
+        each other.
+        """
+        if exclusive:
+            raise self.unsupported("exclusive create", path)
         if type(self).write_bytes is StorageBackend.write_bytes:
             raise NotImplementedError(f"{type(self).__name__} must provide open_write() or write_bytes()")
         buffer = io.BytesIO()

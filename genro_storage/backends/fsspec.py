@@ -13,6 +13,7 @@ import errno
 import inspect
 import io
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from glob import has_magic
 from typing import IO, Any, ClassVar
@@ -244,6 +245,29 @@ def forget_listing(fs: Any, full: str) -> None:
         fs.invalidate_cache(full)
 
 
+#: Striped locks for exclusive publications in this process, by object name.
+_CREATING = tuple(threading.Lock() for _ in range(64))
+
+
+def _precondition_failed(exc: BaseException) -> bool:
+    """Whether a conditional write was refused because the object exists (HTTP 412, or
+    S3's ConditionalRequestConflict when another conditional write won the race)."""
+    link: BaseException | None = exc
+    for _ in range(6):
+        if link is None:
+            return False
+        response = getattr(link, "response", None)
+        if isinstance(response, dict):
+            code = str(response.get("Error", {}).get("Code", ""))
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (409, 412):
+                return True
+        if isinstance(link, FileExistsError) or "PreconditionFailed" in str(link):
+            return True
+        link = link.__cause__ or link.__context__
+    return False
+
+
 class _SpooledUpload:
     """Buffers a write in memory up to one block, then streams through fsspec.
 
@@ -252,9 +276,11 @@ class _SpooledUpload:
     upload that ``commit()`` completes and ``discard()`` aborts), so memory stays bounded.
     """
 
-    def __init__(self, fs: fsspec.AbstractFileSystem, full: str):
+    def __init__(self, fs: fsspec.AbstractFileSystem, full: str, exclusive: bool = False):
         self.fs = fs
         self.full = full
+        #: Publish only if no object has the name by then (S3's If-None-Match: *).
+        self.exclusive = exclusive
         self.limit = STREAM_BLOCK
         self.buffer: io.BytesIO | None = io.BytesIO()
         self.file: Any = None
@@ -269,7 +295,8 @@ class _SpooledUpload:
             assert self.buffer is not None
             self.buffer.write(data)
             if self.buffer.tell() >= self.limit:
-                self.file = self.fs.open(self.full, "wb", autocommit=False, block_size=STREAM_BLOCK)
+                mode = "xb" if self.exclusive else "wb"
+                self.file = self.fs.open(self.full, mode, autocommit=False, block_size=STREAM_BLOCK)
                 self.file.write(self.buffer.getbuffer())
                 self.buffer = None
         return size
@@ -281,13 +308,31 @@ class _SpooledUpload:
         pass
 
     def commit(self) -> None:
-        if self.file is None:
-            assert self.buffer is not None
-            self.fs.pipe_file(self.full, self.buffer.getvalue())
-            self.buffer = None
-        else:
-            self.file.close()
-            self.file.commit()
+        if not self.exclusive:
+            self._publish()
+            return
+        # The service's conditional write settles races between processes; within one,
+        # the publications of one name also take turns (an emulator may check and write in
+        # two steps).
+        with _CREATING[hash(self.full) % len(_CREATING)]:
+            self._publish()
+
+    def _publish(self) -> None:
+        try:
+            if self.file is None:
+                assert self.buffer is not None
+                if self.exclusive:
+                    self.fs.pipe_file(self.full, self.buffer.getvalue(), mode="create")
+                else:
+                    self.fs.pipe_file(self.full, self.buffer.getvalue())
+                self.buffer = None
+            else:
+                self.file.close()
+                self.file.commit()
+        except Exception as exc:
+            if self.exclusive and _precondition_failed(exc):
+                raise FileExistsError(17, "File exists (created meanwhile)", self.full) from exc
+            raise
         forget_listing(self.fs, self.full)
 
     def discard(self) -> None:
@@ -536,8 +581,10 @@ class FsspecBackend(StorageBackend):
             raise NotADirectoryError(20, "Not a directory", self.fspath(parent))
         return full
 
-    def open_write(self, path: str) -> AtomicWriter:
-        upload = _SpooledUpload(self.fs, self._writable_path(path))
+    def open_write(self, path: str, *, exclusive: bool = False) -> AtomicWriter:
+        if exclusive and "exclusive_create" not in self.capabilities:
+            raise self.unsupported("exclusive create", path)
+        upload = _SpooledUpload(self.fs, self._writable_path(path), exclusive)
         return AtomicWriter(upload, upload.commit, upload.discard)
 
     def write_bytes(self, path: str, data: bytes) -> None:

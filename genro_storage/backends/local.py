@@ -157,7 +157,7 @@ def _take_over(target: int | str, old: os.stat_result) -> None:
 class LocalBackend(StorageBackend):
     """Files under ``path`` (a folder, or a callable returning one, resolved at each access)."""
 
-    capabilities = frozenset({"rename", "ranged_reads", "local_files"})
+    capabilities = frozenset({"rename", "ranged_reads", "local_files", "exclusive_create"})
 
     def __init__(self, mount: str, *, path: str | os.PathLike[str] | Callable[[], Any] | None = None, **options: Any):
         super().__init__(mount, **options)
@@ -448,14 +448,19 @@ class LocalBackend(StorageBackend):
                 raise
         return tmp, fd
 
-    def open_write(self, path: str) -> AtomicWriter:
+    def open_write(self, path: str, *, exclusive: bool = False) -> AtomicWriter:
         full, old = self._prepare_write(path)
+        if exclusive and old is not None:
+            raise FileExistsError(17, "File exists", full)
         tmp, fd = self._create_tmp(full, old)
         raw = os.fdopen(fd, "wb")
 
         def commit() -> None:
             raw.close()
-            os.replace(tmp, full)
+            if exclusive:
+                _publish_new(tmp, full)
+            else:
+                os.replace(tmp, full)
             openfiles.forget(full)
 
         def discard() -> None:
@@ -597,6 +602,22 @@ def _copy_reporting(source: str, fd: int, progress: Callable[[int], None]) -> No
         while chunk := reader.read(CHUNK_SIZE):
             out.write(chunk)
             progress(len(chunk))
+
+
+def _publish_new(tmp: str, full: str) -> None:
+    """Give the complete temporary ``tmp`` the name ``full`` only if nothing has it: a hard
+    link fails with ``FileExistsError`` where ``rename`` would replace (the exclusive create
+    of Django's ``O_EXCL``, for a file that appears whole). Then the temporary name goes."""
+    try:
+        os.link(tmp, full)
+    except OSError as exc:
+        if isinstance(exc, FileExistsError) or exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        # No hard links here (vfat, some network shares): claim the name, then fill it in.
+        os.close(os.open(full, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.replace(tmp, full)
+        return
+    _unlink_quietly(tmp)
 
 
 def _unlink_quietly(path: str) -> None:

@@ -59,7 +59,17 @@ class S3Backend(BucketBackend):
 
     protocol = "s3"
     capabilities = frozenset(
-        {"metadata", "versions", "presign", "server_copy", "ranged_reads", "fsspec", "upload_file", "download_fileobj"}
+        {
+            "metadata",
+            "versions",
+            "presign",
+            "server_copy",
+            "ranged_reads",
+            "fsspec",
+            "upload_file",
+            "download_fileobj",
+            "exclusive_create",
+        }
     )
 
     @classmethod
