@@ -1,0 +1,121 @@
+"""System checks (``manage.py check``): every mistake in the storage settings, with an id
+and a hint, before the first request meets it.
+
+- ``genro_storage.E001`` GENRO_STORAGE is not a dict, or has an unknown key
+- ``genro_storage.E002`` a mount's configuration is wrong (the core's message: mount, key)
+- ``genro_storage.E003`` a mount's type needs a package that is not installed
+- ``genro_storage.E004`` a mount named in the settings does not exist
+- ``genro_storage.E005`` DEFAULT_FILE_STORAGE names GenroStorage, which Django 5.1+ ignores
+- ``genro_storage.E006`` GENRO_STORAGE['SERVE'] holds an unknown or bad option
+- ``genro_storage.E007`` the URL signing secret is unusable
+- ``genro_storage.E008`` a STORAGES entry gives GenroStorage options it does not take
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+from genro_storage import check_config
+from genro_storage.signing import signing_key
+
+from . import conf
+
+BACKEND = "genro_storage_django.storage.GenroStorage"
+
+
+def _error(number: int, message: str, hint: str | None = None, obj: Any = None) -> checks.Error:
+    return checks.Error(message, hint=hint, obj=obj, id=f"genro_storage.E{number:03d}")
+
+
+@checks.register(checks.Tags.files, "genro_storage")
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    try:
+        config = conf.genro_settings()
+    except ImproperlyConfigured as exc:
+        return [_error(1, str(exc), "GENRO_STORAGE keys: " + ", ".join(conf.DEFAULTS))]
+    errors = _mount_errors(config)
+    mounts = _mount_names(config)
+    if mounts is not None:
+        errors += _named_mounts(config, mounts)
+    errors += _file_storage_setting()
+    try:
+        conf.serve_options(config)
+    except ValueError as exc:
+        errors.append(_error(6, str(exc), "serve options: see genro_storage.http.ServeOptions"))
+    try:
+        signing_key(conf.url_secret(config))
+    except (TypeError, ValueError, ImproperlyConfigured) as exc:
+        errors.append(_error(7, f"GENRO_STORAGE['URL_SECRET']: {exc}", "leave it unset to derive one from SECRET_KEY"))
+    return errors
+
+
+def _mount_errors(config: dict[str, Any]) -> list[checks.CheckMessage]:
+    errors = []
+    for problem in check_config(config["MOUNTS"]):
+        text = str(problem)
+        if problem.key == "type" and "pip install" in text:
+            errors.append(_error(3, f"GENRO_STORAGE['MOUNTS']: {text}", "install the extra the message names"))
+        else:
+            hint = f"fix key {problem.key!r} of that mount" if problem.key else None
+            errors.append(_error(2, f"GENRO_STORAGE['MOUNTS']: {text}", hint))
+    return errors
+
+
+def _mount_names(config: dict[str, Any]) -> set[str] | None:
+    """The names of the configured mounts (None when the configuration cannot be read)."""
+    mounts = config["MOUNTS"]
+    if isinstance(mounts, (list, tuple)):
+        return {m.get("name") for m in mounts if isinstance(m, dict)}
+    try:
+        return set(conf.build_manager(config).mounts)
+    except Exception:
+        return None  # already reported by _mount_errors
+
+
+def _named_mounts(config: dict[str, Any], mounts: set[str]) -> list[checks.CheckMessage]:
+    """Every place the settings name a mount must name a configured one."""
+    known = ", ".join(sorted(m for m in mounts if m)) or "none"
+    places: list[tuple[str, Any]] = [("GENRO_STORAGE['DEFAULT_MOUNT']", config["DEFAULT_MOUNT"])]
+    places += [("GENRO_STORAGE['PUBLIC_MOUNTS']", name) for name in config["PUBLIC_MOUNTS"]]
+    places += [("GENRO_STORAGE['OFFLOAD']", name) for name in config["OFFLOAD"]]
+    errors = []
+    for alias, entry in (getattr(settings, "STORAGES", None) or {}).items():
+        if entry.get("BACKEND") != BACKEND:
+            continue
+        options = entry.get("OPTIONS", {})
+        from .storage import GenroStorage
+
+        try:
+            GenroStorage(**options)
+        except (ImproperlyConfigured, TypeError) as exc:
+            errors.append(_error(8, f"STORAGES[{alias!r}]['OPTIONS']: {exc}"))
+        places.append((f"STORAGES[{alias!r}]['OPTIONS']['mount']", options.get("mount") or config["DEFAULT_MOUNT"]))
+        if not (options.get("mount") or config["DEFAULT_MOUNT"]):
+            errors.append(
+                _error(4, f"STORAGES[{alias!r}] uses GenroStorage without a mount", "give OPTIONS {'mount': ...}")
+            )
+    for where, name in places:
+        if name is not None and name not in mounts:
+            errors.append(_error(4, f"{where} names {name!r}, which is not a mount", f"mounts: {known}"))
+    return errors
+
+
+def _file_storage_setting() -> list[checks.CheckMessage]:
+    """Django 5.1 stopped reading DEFAULT_FILE_STORAGE: naming our class there does nothing."""
+    if django.VERSION < (5, 1):
+        return []
+    if getattr(settings, "DEFAULT_FILE_STORAGE", None) != BACKEND:
+        return []
+    return [
+        _error(
+            5,
+            "DEFAULT_FILE_STORAGE names GenroStorage, but Django 5.1 and later ignore that setting",
+            'use STORAGES = {"default": {"BACKEND": "genro_storage_django.storage.GenroStorage", '
+            '"OPTIONS": {"mount": "..."}}, "staticfiles": ...}',
+        )
+    ]

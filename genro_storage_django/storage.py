@@ -1,0 +1,190 @@
+"""GenroStorage: a Django ``Storage`` on a genro-storage mount.
+
+``STORAGES = {"default": {"BACKEND": "genro_storage_django.storage.GenroStorage",
+"OPTIONS": {"mount": "uploads"}}}``. Every method translates one call of the core: names
+become nodes of the mount (under ``location``), files stream, saves create exclusively (so
+two uploads racing for one name never overwrite each other), URLs are computed locally.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import inspect
+import os
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
+from django.core.files.storage import Storage
+from django.utils.deconstruct import deconstructible
+
+from genro_storage import StorageNode, StoragePathError
+from genro_storage.errors import MountNotFoundError
+
+from . import conf
+from .files import StorageFile
+
+__all__ = ["GenroStorage"]
+
+
+@deconstructible(path="genro_storage_django.storage.GenroStorage")
+class GenroStorage(Storage):
+    """Files of one mount (``mount``, else ``GENRO_STORAGE['DEFAULT_MOUNT']``), below
+    ``location`` (a folder in the mount). ``base_url``: URLs are ``base_url + name``
+    (for files a web server or CDN serves directly); otherwise the mount's own
+    (presigned on object stores, signed for the serve view elsewhere, plain for
+    ``public`` mounts), valid ``url_expires`` seconds. ``allow_overwrite``: a save
+    replaces a file of the same name instead of finding a new name.
+    """
+
+    def __init__(
+        self,
+        mount: str | None = None,
+        location: str = "",
+        base_url: str | None = None,
+        allow_overwrite: bool = False,
+        url_expires: int | None = None,
+        public: bool | None = None,
+        **unknown: Any,
+    ):
+        for key in unknown:
+            known = [name for name in inspect.signature(GenroStorage.__init__).parameters][1:-1]
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+            raise ImproperlyConfigured(f"GenroStorage has no option {key!r}{hint}")
+        if mount is not None and not isinstance(mount, str):
+            raise ImproperlyConfigured(f"GenroStorage option 'mount' must be a mount name, not {mount!r}")
+        if not isinstance(location, str):
+            raise ImproperlyConfigured(f"GenroStorage option 'location' must be a folder path, not {location!r}")
+        self._mount = mount
+        self._location = location.strip("/")
+        self._base_url = base_url
+        self._allow_overwrite = bool(allow_overwrite)
+        self._url_expires = url_expires
+        self._public = public
+
+    # -- the mount, as settings say now --------------------------------------------------
+
+    @property
+    def mount_name(self) -> str:
+        name = self._mount or conf.genro_settings()["DEFAULT_MOUNT"]
+        if not name:
+            raise ImproperlyConfigured(
+                "GenroStorage has no mount: give OPTIONS {'mount': ...} or GENRO_STORAGE['DEFAULT_MOUNT']"
+            )
+        return name
+
+    def node(self, name: str) -> StorageNode:
+        """The core node of ``name`` (traversal is Django's ``SuspiciousFileOperation``)."""
+        path = str(name).replace("\\", "/").lstrip("/") if name else ""
+        try:
+            manager = conf.storage_manager()
+            root = manager.node(self.mount_name, self._location)
+            return root.child(path) if path else root
+        except MountNotFoundError as exc:
+            raise ImproperlyConfigured(f"GenroStorage: {exc}") from exc
+        except StoragePathError as exc:
+            raise SuspiciousFileOperation(f"Detected path traversal attempt in {name!r}: {exc}") from exc
+
+    # -- the Storage contract ------------------------------------------------------------
+
+    def _open(self, name: str, mode: str = "rb") -> StorageFile:
+        node = self.node(name)
+        if "r" in mode and "+" not in mode and not node.isfile:
+            raise FileNotFoundError(2, "No such file", f"{node.fullpath}")
+        if "+" in mode or "a" in mode:
+            raise ValueError(f"GenroStorage files open for reading or writing, not {mode!r}")
+        return StorageFile(node, name, mode)
+
+    def _save(self, name: str, content: Any) -> str:
+        while True:
+            node = self.node(name)
+            exclusive = not self._allow_overwrite and "exclusive_create" in node.capabilities
+            try:
+                with node.open("xb" if exclusive else "wb") as out:
+                    _copy_content(content, out)
+            except FileExistsError:
+                name = self.get_available_name(name)  # another upload took it meanwhile
+                continue
+            return name
+
+    def delete(self, name: str) -> None:
+        if not name:
+            raise ValueError("The name must be given to delete().")
+        self.node(name).delete()  # a file someone else deleted first is fine
+
+    def exists(self, name: str) -> bool:
+        return self.node(name).exists
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        folders, files = [], []
+        node = self.node(path)
+        if not node.isdir:
+            return folders, files
+        for child in node.children():
+            (folders if child.isdir else files).append(child.basename)
+        return folders, files
+
+    def size(self, name: str) -> int:
+        return self.node(name).size
+
+    def url(self, name: str | None) -> str:
+        if self._base_url is not None:
+            base = self._base_url if self._base_url.endswith("/") else self._base_url + "/"
+            return base + quote(str(name or "").lstrip("/"))
+        node = self.node(name or "")
+        config = conf.genro_settings()
+        public = self._public if self._public is not None else node.mount_name in config["PUBLIC_MOUNTS"]
+        if public and "presign" not in node.capabilities:
+            base = config["BASE_URL"]
+            return f"{base}{quote(node.mount_name)}/{quote(node.path)}"
+        expires = self._url_expires if self._url_expires is not None else config["URL_EXPIRES"]
+        return node.url(expires_in=expires)
+
+    def path(self, name: str) -> str:
+        node = self.node(name)
+        if "local_files" not in node.capabilities:
+            raise NotImplementedError(f"mount {node.mount_name!r} keeps no local files: this storage has no path()")
+        return node.backend.ospath(node.path)
+
+    def get_accessed_time(self, name: str) -> _dt.datetime:
+        return self._time(name, "atime")
+
+    def get_created_time(self, name: str) -> _dt.datetime:
+        return self._time(name, "ctime")
+
+    def get_modified_time(self, name: str) -> _dt.datetime:
+        return self._time(name, "mtime")
+
+    def _time(self, name: str, which: str) -> _dt.datetime:
+        """Aware UTC with USE_TZ, naive local time without (Django's rule)."""
+        node = self.node(name)
+        if "local_files" in node.capabilities:
+            st = os.stat(self.path(name))
+            stamp = {"atime": st.st_atime, "ctime": st.st_ctime, "mtime": st.st_mtime}[which]
+        else:
+            stamp = node.mtime
+            if stamp is None:
+                raise NotImplementedError(f"mount {node.mount_name!r} keeps no file times")
+        return _dt.datetime.fromtimestamp(stamp, tz=_dt.timezone.utc if settings.USE_TZ else None)
+
+    # -- names: overwriting without making exists() lie ------------------------------------
+
+    def is_name_available(self, name: str, max_length: int | None = None) -> bool:
+        if self._allow_overwrite:
+            return not (max_length and len(name) > max_length)
+        return super().is_name_available(name, max_length=max_length)
+
+    def get_alternative_name(self, file_root: str, file_ext: str) -> str:
+        if self._allow_overwrite:
+            return f"{file_root}{file_ext}"
+        return super().get_alternative_name(file_root, file_ext)
+
+
+def _copy_content(content: Any, out: Any) -> None:
+    """Stream a Django File (``save()`` wraps anything else in one) into ``out`` chunk by
+    chunk, from its start; text chunks are written as UTF-8."""
+    for chunk in content.chunks():
+        out.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)

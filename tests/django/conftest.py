@@ -1,0 +1,38 @@
+"""Django for the adapter's tests: settings configured here (no settings module needed),
+and a ``genro`` fixture giving a GenroStorage on a fresh mount of each backend kind."""
+
+from __future__ import annotations
+
+import django
+import pytest
+from django.conf import settings
+from django.test.utils import override_settings
+from helpers import mount_config, server_for
+
+if not settings.configured:
+    settings.configure(
+        SECRET_KEY="a-django-secret-key-for-the-genro-storage-tests-0123456789",
+        USE_TZ=True,
+        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "genro_storage_django"],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        GENRO_STORAGE={"MOUNTS": [{"name": "scratch", "type": "memory"}], "DEFAULT_MOUNT": "scratch"},
+        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+    )
+    django.setup()
+
+KINDS = ["local", "memory", "s3"]
+
+
+@pytest.fixture(params=KINDS)
+def kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def genro(kind, tmp_path, request):
+    """A GenroStorage on mount ``m`` of ``kind`` (settings overridden for the test)."""
+    from genro_storage_django.storage import GenroStorage
+
+    mounts = [mount_config(kind, "m", tmp_path, server_for(kind, request))]
+    with override_settings(GENRO_STORAGE={"MOUNTS": mounts, "DEFAULT_MOUNT": "m"}):
+        yield GenroStorage()
