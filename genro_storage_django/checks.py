@@ -4,7 +4,7 @@ and a hint, before the first request meets it.
 - ``genro_storage.E001`` GENRO_STORAGE is not a dict, or has an unknown key
 - ``genro_storage.E002`` a mount's configuration is wrong (the core's message: mount, key)
 - ``genro_storage.E003`` a mount's type needs a package that is not installed
-- ``genro_storage.E004`` a mount named in the settings does not exist
+- ``genro_storage.E004`` a mount named in the settings or by a model field does not exist
 - ``genro_storage.E005`` DEFAULT_FILE_STORAGE names GenroStorage, which Django 5.1+ ignores
 - ``genro_storage.E006`` GENRO_STORAGE['SERVE'] holds an unknown or bad option
 - ``genro_storage.E007`` the URL signing secret is unusable
@@ -99,6 +99,14 @@ def _named_mounts(config: dict[str, Any], mounts: set[str]) -> list[checks.Check
             errors.append(
                 _error(4, f"STORAGES[{alias!r}] uses GenroStorage without a mount", "give OPTIONS {'mount': ...}")
             )
+    from django.apps import apps
+
+    from .fields import MountFileField, MountImageField
+
+    for model in apps.get_models():
+        for field in model._meta.get_fields():
+            if isinstance(field, (MountFileField, MountImageField)) and field.mount is not None:
+                places.append((f"{model._meta.label}.{field.name} (mount=...)", field.mount))
     for where, name in places:
         if name is not None and name not in mounts:
             errors.append(_error(4, f"{where} names {name!r}, which is not a mount", f"mounts: {known}"))

@@ -172,6 +172,26 @@ class GenroStorage(Storage):
 
     # -- names: overwriting without making exists() lie ------------------------------------
 
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        if not self._allow_overwrite:
+            return super().get_available_name(name, max_length=max_length)
+        # The name itself, as Django 5.1's FileSystemStorage(allow_overwrite=True) keeps it
+        # (Django 4.2's loop would look for another name for ever): checked, and cut to
+        # max_length by its file root.
+        name = str(name).replace("\\", "/")
+        self.node(name)  # a traversal is SuspiciousFileOperation here
+        if max_length is None or len(name) <= max_length:
+            return name
+        folder, _, file_name = name.rpartition("/")
+        root, dot, ext = file_name.partition(".")
+        keep = len(root) - (len(name) - max_length)
+        if keep <= 0:
+            raise SuspiciousFileOperation(
+                f'Storage can not find an available filename for "{name}". '
+                'Please make sure that the corresponding file field allows sufficient "max_length".'
+            )
+        return (f"{folder}/" if folder else "") + root[:keep] + dot + ext
+
     def is_name_available(self, name: str, max_length: int | None = None) -> bool:
         if self._allow_overwrite:
             return not (max_length and len(name) > max_length)

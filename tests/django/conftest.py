@@ -13,9 +13,12 @@ if not settings.configured:
     settings.configure(
         SECRET_KEY="a-django-secret-key-for-the-genro-storage-tests-0123456789",
         USE_TZ=True,
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "genro_storage_django"],
+        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "genro_storage_django", "testapp"],
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-        GENRO_STORAGE={"MOUNTS": [{"name": "scratch", "type": "memory"}], "DEFAULT_MOUNT": "scratch"},
+        GENRO_STORAGE={
+            "MOUNTS": [{"name": "scratch", "type": "memory"}, {"name": "a", "type": "memory"}],
+            "DEFAULT_MOUNT": "scratch",
+        },
         DEFAULT_AUTO_FIELD="django.db.models.AutoField",
     )
     django.setup()

@@ -18,9 +18,15 @@ def ids(**overrides) -> list[str]:
 
 
 def test_good_settings_pass(tmp_path):
-    mounts = [{"name": "up", "type": "local", "path": str(tmp_path)}]
+    mounts = [{"name": "up", "type": "local", "path": str(tmp_path)}, {"name": "a", "type": "memory"}]
     storages = {"default": {"BACKEND": STORAGE, "OPTIONS": {"mount": "up"}}, "staticfiles": STATIC}
     assert ids(GENRO_STORAGE={"MOUNTS": mounts, "PUBLIC_MOUNTS": ["up"]}, STORAGES=storages) == []
+
+
+def test_a_field_naming_an_unknown_mount_is_flagged():
+    with override_settings(GENRO_STORAGE={"MOUNTS": [{"name": "other", "type": "memory"}]}):
+        messages = [m for m in check_settings() if m.id == "genro_storage.E004"]
+    assert any("testapp.Document.file" in m.msg and "'a'" in m.msg for m in messages)
 
 
 def test_the_checks_are_registered():

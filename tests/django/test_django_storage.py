@@ -219,3 +219,13 @@ def test_location_is_a_folder_of_the_mount(tmp_path):
         storage.save("me.png", ContentFile(b"png"))
         assert (tmp_path / "media" / "avatars" / "me.png").read_bytes() == b"png"
         assert storage.exists("me.png") and storage.listdir("") == ([], ["me.png"])
+
+
+def test_allow_overwrite_cuts_a_long_name_to_max_length(tmp_path):
+    with override_settings(GENRO_STORAGE={"MOUNTS": [{"name": "m", "type": "memory"}]}):
+        storage = GenroStorage(mount="m", allow_overwrite=True)
+        assert storage.get_available_name("docs/averyveryverylongname.tar.gz", max_length=20) == "docs/averyver.tar.gz"
+        with pytest.raises(SuspiciousFileOperation):
+            storage.get_available_name("docs/x.tar.gz", max_length=8)
+        with pytest.raises(SuspiciousFileOperation):
+            storage.get_available_name("../x.txt")

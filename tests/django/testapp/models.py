@@ -1,0 +1,14 @@
+from django.db import models
+
+from genro_storage_django.fields import MountFileField, MountImageField
+
+
+class Document(models.Model):
+    title = models.CharField(max_length=100, default="")
+    file = MountFileField(mount="a", upload_to="docs/", blank=True)
+
+
+class Picture(models.Model):
+    image = MountImageField(mount="a", upload_to="pictures/", width_field="width", height_field="height")
+    width = models.IntegerField(null=True)
+    height = models.IntegerField(null=True)
