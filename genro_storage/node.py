@@ -429,6 +429,17 @@ class StorageNode:
         make = self._make
         return [make(base + name) for name in sorted(names)]
 
+    def entries(self) -> list[tuple[StorageNode, dict[str, Any]]]:
+        """The nodes in this folder with their :meth:`info`, sorted by name: one listing
+        on object stores (no request per child)."""
+        try:
+            found = self._mount.backend.listdir_info(self._path)
+        except Exception as exc:
+            self._context().reraise(exc)
+        base = f"{self._path}/" if self._path else ""
+        make = self._make
+        return [(make(base + name), found[name]) for name in sorted(found)]
+
     def walk_files(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every file below this folder as ``(relative path, info)``, and every empty
         folder (``info['type'] == 'directory'``): one recursive listing on object stores.

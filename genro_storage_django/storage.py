@@ -123,8 +123,8 @@ class GenroStorage(Storage):
         node = self.node(path)
         if not node.isdir:
             return folders, files
-        for child in node.children():
-            (folders if child.isdir else files).append(child.basename)
+        for child, info in node.entries():  # one listing, no request per name
+            (folders if info["type"] == "directory" else files).append(child.basename)
         return folders, files
 
     def size(self, name: str) -> int:

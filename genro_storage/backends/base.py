@@ -280,6 +280,18 @@ class StorageBackend:
         """Delete a file, or a folder with everything under it. Raises ``FileNotFoundError``."""
         raise NotImplementedError(f"{type(self).__name__} must provide delete()")
 
+    def listdir_info(self, path: str) -> dict[str, dict[str, Any]]:
+        """The folder's children by name, each with its :meth:`info`. Backends that list
+        with details (object stores, ``os.scandir``) override this with one request."""
+        base = f"{path}/" if path else ""
+        found = {}
+        for name in self.listdir(path):
+            try:
+                found[name] = self.info(base + name)
+            except FileNotFoundError:
+                continue  # removed since the listing
+        return found
+
     def rmdir(self, path: str) -> None:
         """Remove the folder ``path`` only if it is empty; ``OSError(ENOTEMPTY)`` otherwise.
 

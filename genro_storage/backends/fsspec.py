@@ -482,24 +482,29 @@ class FsspecBackend(StorageBackend):
         return info
 
     def listdir(self, path: str) -> list[str]:
+        return list(self.listdir_info(path))
+
+    def listdir_info(self, path: str) -> dict[str, dict[str, Any]]:
+        # One listing request: names with their sizes, times and validators.
         full = self.fspath(path)
         try:
             entries = self.fs.ls(full, detail=True)
         except FileNotFoundError:
             if not path:
-                return []
+                return {}
             raise
         here = self.fs._strip_protocol(full).strip("/") if full else ""
         prefix = f"{here}/" if here else ""
-        names = []
+        found = {}
         for entry in entries:
             name = self.fs._strip_protocol(entry["name"]).strip("/")
             if name == here:
                 if entry.get("type") == "file" and len(entries) == 1 and not str(entry["name"]).endswith("/"):
                     raise NotADirectoryError(20, "Not a directory", full)
                 continue  # the folder's own marker object ('key/' on object stores)
-            names.append(name[len(prefix) :] if name.startswith(prefix) else name.rpartition("/")[2])
-        return names
+            child = name[len(prefix) :] if name.startswith(prefix) else name.rpartition("/")[2]
+            found[child] = self._normalize_info(entry)
+        return found
 
     def walk_files(self, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
         # One recursive listing (paginated on object stores) with sizes and validators:

@@ -9,7 +9,7 @@ import threading
 import pytest
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import storages
+from django.core.files.storage import StorageHandler
 from django.test.utils import override_settings
 from helpers import recording_s3_gets
 
@@ -197,8 +197,8 @@ def test_storages_setting_builds_it(tmp_path):
         "default": {"BACKEND": "genro_storage_django.storage.GenroStorage", "OPTIONS": {"mount": "up"}},
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    with override_settings(GENRO_STORAGE={"MOUNTS": mounts}, STORAGES=backends):
-        default = storages["default"]
+    with override_settings(GENRO_STORAGE={"MOUNTS": mounts}):
+        default = StorageHandler(backends)["default"]  # as Django builds settings.STORAGES
         assert isinstance(default, GenroStorage) and default.mount_name == "up"
         default.save("hello.txt", ContentFile(b"hi"))
         assert (tmp_path / "hello.txt").read_bytes() == b"hi"
