@@ -13,7 +13,14 @@ if not settings.configured:
     settings.configure(
         SECRET_KEY="a-django-secret-key-for-the-genro-storage-tests-0123456789",
         USE_TZ=True,
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "genro_storage_django", "testapp"],
+        INSTALLED_APPS=[
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "django.contrib.staticfiles",
+            "genro_storage_django",
+            "testapp",
+        ],
+        STATIC_URL="/static/",
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         GENRO_STORAGE={
             "MOUNTS": [{"name": "scratch", "type": "memory"}, {"name": "a", "type": "memory"}],

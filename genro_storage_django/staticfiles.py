@@ -1,0 +1,96 @@
+"""Static files on any mount: ``STORAGES["staticfiles"] = {"BACKEND":
+"genro_storage_django.staticfiles.GenroStaticStorage", "OPTIONS": {"mount": "assets"}}``.
+
+``collectstatic`` asks, for every file, whether it exists and when it was modified: here
+both come from one listing per folder, kept a minute and refreshed by this storage's own
+writes, so a second run with nothing changed sends no request per file and uploads
+nothing. URLs are ``STATIC_URL + name`` unless ``base_url`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.staticfiles.storage import ManifestFilesMixin
+
+from .storage import GenroStorage
+
+__all__ = ["GenroStaticStorage", "GenroManifestStaticStorage"]
+
+
+class GenroStaticStorage(GenroStorage):
+    """A GenroStorage for collected static files: overwrites by name, URLs under
+    ``STATIC_URL``, existence and times answered from one listing per folder."""
+
+    #: Seconds a folder's listing answers exists() and get_modified_time().
+    LISTING_TTL = 60.0
+
+    def __init__(self, *args: Any, allow_overwrite: bool = True, **kwargs: Any):
+        super().__init__(*args, allow_overwrite=allow_overwrite, **kwargs)
+        self._listings: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
+        self._listing_lock = threading.Lock()
+
+    def url(self, name: str | None) -> str:
+        if self._base_url is None and getattr(settings, "STATIC_URL", None):
+            return GenroStorage(base_url=settings.STATIC_URL).url(name)
+        return super().url(name)
+
+    def _folder(self, name: str) -> tuple[str, str]:
+        folder, _, base = str(name).replace("\\", "/").strip("/").rpartition("/")
+        return folder, base
+
+    def _listed(self, name: str) -> dict[str, Any] | None:
+        """The info of ``name`` from its folder's listing (None: not there)."""
+        folder, base = self._folder(name)
+        if not base:
+            return {"type": "directory", "size": 0, "mtime": None}
+        now = time.monotonic()
+        cached = self._listings.get(folder)
+        if cached is None or now - cached[0] > self.LISTING_TTL:
+            try:
+                found = {child.basename: info for child, info in self.node(folder).entries()}
+            except (FileNotFoundError, NotADirectoryError):
+                found = {}
+            with self._listing_lock:
+                self._listings[folder] = (now, found)
+            cached = (now, found)
+        return cached[1].get(base)
+
+    def _forget(self, name: str) -> None:
+        """This storage changed ``name``: its folder (and those above) are listed again."""
+        folder = self._folder(name)[0]
+        with self._listing_lock:
+            while True:
+                self._listings.pop(folder, None)
+                if not folder:
+                    return
+                folder = folder.rpartition("/")[0]
+
+    def exists(self, name: str) -> bool:
+        self.node(name)  # a traversal is refused before any listing
+        return self._listed(name) is not None
+
+    def get_modified_time(self, name: str) -> _dt.datetime:
+        info = self._listed(name)
+        if info is None:
+            raise FileNotFoundError(2, "No such file", name)
+        if info.get("mtime") is None:
+            return super().get_modified_time(name)
+        return _dt.datetime.fromtimestamp(info["mtime"], tz=_dt.timezone.utc if settings.USE_TZ else None)
+
+    def _save(self, name: str, content: Any) -> str:
+        saved = super()._save(name, content)
+        self._forget(saved)
+        return saved
+
+    def delete(self, name: str) -> None:
+        super().delete(name)
+        self._forget(name)
+
+
+class GenroManifestStaticStorage(ManifestFilesMixin, GenroStaticStorage):
+    """Hashed names (``app.3f2a1c.css``) and a manifest, on any mount."""
