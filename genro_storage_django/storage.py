@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.storage import Storage
 from django.utils.deconstruct import deconstructible
+from django.utils.encoding import filepath_to_uri
 
 from genro_storage import StorageNode, StoragePathError
 from genro_storage.errors import MountNotFoundError
@@ -78,7 +79,7 @@ class GenroStorage(Storage):
 
     def node(self, name: str) -> StorageNode:
         """The core node of ``name`` (traversal is Django's ``SuspiciousFileOperation``)."""
-        path = str(name).replace("\\", "/").lstrip("/") if name else ""
+        path = str(name).replace("\\", "/") if name else ""  # '/etc/passwd' is refused, not rebased
         try:
             manager = conf.storage_manager()
             root = manager.node(self.mount_name, self._location)
@@ -113,7 +114,11 @@ class GenroStorage(Storage):
     def delete(self, name: str) -> None:
         if not name:
             raise ValueError("The name must be given to delete().")
-        self.node(name).delete()  # a file someone else deleted first is fine
+        node = self.node(name)
+        if node.isdir:
+            node.rmdir()  # an empty folder only, as FileSystemStorage (never a whole tree)
+        else:
+            node.delete()  # a file someone else deleted first is fine
 
     def exists(self, name: str) -> bool:
         return self.node(name).exists
@@ -133,7 +138,8 @@ class GenroStorage(Storage):
     def url(self, name: str | None) -> str:
         if self._base_url is not None:
             base = self._base_url if self._base_url.endswith("/") else self._base_url + "/"
-            return base + quote(str(name or "").lstrip("/"))
+            # As FileSystemStorage: encodeURIComponent's safe set, no leading slash (no '//host').
+            return base + (filepath_to_uri(name) or "").lstrip("/")
         node = self.node(name or "")
         config = conf.genro_settings()
         public = self._public if self._public is not None else node.mount_name in config["PUBLIC_MOUNTS"]

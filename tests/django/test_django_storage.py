@@ -229,3 +229,44 @@ def test_allow_overwrite_cuts_a_long_name_to_max_length(tmp_path):
             storage.get_available_name("docs/x.tar.gz", max_length=8)
         with pytest.raises(SuspiciousFileOperation):
             storage.get_available_name("../x.txt")
+
+
+def test_django_file_storage_behaviours(genro):
+    # As Django's own tests/file_storage expect of FileSystemStorage.
+    with pytest.raises(SuspiciousFileOperation):
+        genro.exists("..")
+    with pytest.raises(SuspiciousFileOperation):
+        genro.exists("/etc/passwd")
+    f = genro.open("storage_test", "w")
+    f.write("storage contents")
+    f.close()
+    assert genro.exists("storage_test")
+    with genro.open("storage_test", "r") as f:
+        assert f.read() == "storage contents"
+    content = ContentFile("custom contents")
+    content.name = "test.file"
+    assert genro.save(None, content) == "test.file"
+    with pytest.raises(ValueError):
+        genro.delete("")
+    failing = ContentFile("chunks fail")
+    failing.chunks = lambda: (_ for _ in ()).throw(OSError("disk says no"))
+    with pytest.raises(OSError):
+        genro.save("error.file", failing)
+    assert not genro.exists("error.file")  # nothing half-written
+
+
+def test_deleting_a_folder_removes_it_only_when_empty(genro):
+    genro.save("full/a.txt", ContentFile(b"x"))
+    with pytest.raises(OSError):
+        genro.delete("full")
+    assert genro.exists("full/a.txt")  # never a whole tree
+    genro.delete("full/a.txt")
+
+
+def test_base_url_quotes_as_file_system_storage_does():
+    storage = GenroStorage(mount="scratch", base_url="/test_media_url/")
+    assert storage.url("test.file") == "/test_media_url/test.file"
+    assert storage.url(r"~!*()'@#$%^&*abc`+ =.file") == "/test_media_url/~!*()'%40%23%24%25%5E%26*abc%60%2B%20%3D.file"
+    assert storage.url("ab\0c") == "/test_media_url/ab%00c"
+    assert storage.url("//evil.com") == "/test_media_url/evil.com"
+    assert storage.url(None) == "/test_media_url/"
