@@ -94,3 +94,21 @@ def test_image_field_reads_dimensions(two_mounts):
     picture.refresh_from_db()
     assert (picture.width, picture.height) == (31, 17)
     assert picture.image.name == "a:pictures/dot.png" and picture.image.node.size == len(buffer.getvalue())
+
+
+@pytest.mark.django_db
+def test_upload_and_change_through_the_admin(two_mounts, admin_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("minutes.txt", b"agreed: nothing", content_type="text/plain")
+    response = admin_client.post("/admin/testapp/document/add/", {"title": "minutes", "file": upload})
+    assert response.status_code == 302, response.content[:2000]
+    doc = Document.objects.get(title="minutes")
+    assert doc.file.name == "a:docs/minutes.txt" and doc.file.read() == b"agreed: nothing"
+    page = admin_client.get(f"/admin/testapp/document/{doc.pk}/change/")
+    assert page.status_code == 200 and b"a:docs/minutes.txt" in page.content
+    replacement = SimpleUploadedFile("minutes-v2.txt", b"agreed: everything")
+    response = admin_client.post(f"/admin/testapp/document/{doc.pk}/change/", {"title": "minutes", "file": replacement})
+    assert response.status_code == 302
+    doc.refresh_from_db()
+    assert doc.file.name == "a:docs/minutes-v2.txt" and doc.file.read() == b"agreed: everything"

@@ -84,14 +84,17 @@ def test_collectstatic_into_a_mount(kind, tmp_path, request, sources):
 def test_a_second_collectstatic_on_s3_uploads_nothing_and_lists_once_per_folder(tmp_path, request, sources):
     with settings_for("s3", tmp_path, request, sources):
         call_command("collectstatic", interactive=False, verbosity=0)
+        # Ours, and those of the other installed apps (the admin's).
+        folders = sum(1 for _ in storage_manager().node("assets:static").walk())
+        files = sum(len(names) for _, _, names in storage_manager().node("assets:static").walk())
         backend = storage_manager().get_backend("assets")
         with counting_s3_requests(backend) as seen:
             call_command("collectstatic", interactive=False, verbosity=0)
-    folders = {name.rpartition("/")[0] for name in FILES}  # '', css, img, js, js/vendor
+    assert files > folders >= 5
     uploads = seen["PutObject"] + seen["CreateMultipartUpload"] + seen["CopyObject"]
     assert uploads == 0, seen
     assert seen["HeadObject"] == 0 and seen["GetObject"] == 0, seen
-    assert seen["ListObjectsV2"] <= len(folders), seen
+    assert seen["ListObjectsV2"] <= folders, seen
 
 
 def test_manifest_storage_hashes_names(tmp_path, request, sources):
