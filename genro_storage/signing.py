@@ -14,11 +14,17 @@ import math
 import time
 from urllib.parse import quote
 
-__all__ = ["URLSigner", "signing_key", "lifetime", "MIN_SECRET_BYTES"]
+__all__ = ["URLSigner", "signing_key", "lifetime", "window_for", "MIN_SECRET_BYTES"]
 
 #: The shortest secret accepted: 16 bytes (128 bits) is the least HMAC keys should carry;
 #: Django's SECRET_KEY has 50 characters.
 MIN_SECRET_BYTES = 16
+
+
+def window_for(expires_in: int) -> int:
+    """Seconds a URL valid ``expires_in`` seconds stays the same: a tenth of its life, at
+    most five minutes (so it is valid at least ``expires_in``, at most that plus this)."""
+    return max(1, min(300, expires_in // 10))
 
 
 def lifetime(expires_in: object) -> int:
@@ -67,7 +73,11 @@ class URLSigner:
 
     def query(self, mount: str, path: str, expires_in: int, now: float | None = None) -> str:
         """``expires=...&signature=...`` for a URL valid ``expires_in`` seconds from now."""
-        expires = int(now if now is not None else time.time()) + lifetime(expires_in)
+        seconds = lifetime(expires_in)
+        window = window_for(seconds)
+        # Rounded up to the window: the same URL for a while (pages built from it cache),
+        # valid at least expires_in from now.
+        expires = -(-(int(now if now is not None else time.time()) + seconds) // window) * window
         if expires >= 10**12:
             raise ValueError(f"expires_in={expires_in!r} reaches past what a signed URL can say (the year 33658)")
         return f"expires={expires}&signature={self.signature(mount, path, expires)}"

@@ -335,3 +335,13 @@ def test_exclusive_create_is_refused_where_it_cannot_be_promised(tmp_path):
     storage = StorageManager([{"name": "inline", "type": "base64"}])
     with pytest.raises(UnsupportedOperationError, match="exclusive"):
         storage.node("inline:aGk=").open("xb")
+
+
+def test_signed_urls_stay_the_same_within_a_window(storage):
+    storage.configure_urls("a-secret-of-enough-length", "/files/")
+    signer = storage.url_signer()
+    start = 1_800_000_000
+    first = signer.query("disk", "a.txt", 3600, now=start + 10)
+    assert signer.query("disk", "a.txt", 3600, now=start + 250) == first
+    expires = int(first.split("&")[0].removeprefix("expires="))
+    assert start + 250 + 3600 <= expires <= start + 10 + 3600 + 300

@@ -16,8 +16,10 @@ from typing import IO, Any
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
+from ..errors import StorageConfigError
 from .base import CHUNK_SIZE
 from .buckets import BucketBackend, content_type_header
+from .s3presign import Presigner
 
 __all__ = ["S3Backend"]
 
@@ -94,9 +96,35 @@ class S3Backend(BucketBackend):
     def _delete_marker(self, path: str) -> None:
         self.fs.call_s3("delete_object", Bucket=self.bucket, Key=self.key(path) + "/")
 
+    own_options = ("bucket", "prefix", "public_endpoint_url")
+
+    def __init__(self, mount: str, *, public_endpoint_url: str | None = None, **options: Any):
+        if public_endpoint_url is not None and (
+            not isinstance(public_endpoint_url, str) or not public_endpoint_url.startswith(("http://", "https://"))
+        ):
+            raise StorageConfigError(
+                f"must be an http(s) URL, not {public_endpoint_url!r}", mount=mount, key="public_endpoint_url"
+            )
+        #: Where browsers reach the service when the app reaches it elsewhere (a private
+        #: network, a container's name): presigned URLs are signed for this host.
+        self.public_endpoint_url = public_endpoint_url
+        super().__init__(mount, **options)
+
+    @cached_property
+    def presigner(self) -> Presigner | None:
+        """Computes presigned URLs locally (None without boto3 or with anonymous access)."""
+        client = self.client
+        if client is None:
+            return None
+        return Presigner(client, self.bucket, public_endpoint=self.public_endpoint_url)
+
     def presign(self, path: str, expires_in: int) -> str:
-        """A presigned GET URL, valid ``expires_in`` seconds."""
-        return self.fs.sign(self.fspath(path), expiration=expires_in)
+        """A presigned GET URL, valid at least ``expires_in`` seconds (the same URL for a
+        while: see :func:`genro_storage.signing.window_for`), computed without a request."""
+        presigner = self.presigner
+        if presigner is None:
+            return self.fs.sign(self.fspath(path), expiration=expires_in)
+        return presigner.url(self.key(path), expires_in)
 
     # -- copies inside the bucket ----------------------------------------------------------
 
