@@ -112,3 +112,54 @@ def test_upload_and_change_through_the_admin(two_mounts, admin_client):
     assert response.status_code == 302
     doc.refresh_from_db()
     assert doc.file.name == "a:docs/minutes-v2.txt" and doc.file.read() == b"agreed: everything"
+
+
+@pytest.mark.django_db
+def test_makemigrations_writes_the_same_in_two_environments(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    outputs = []
+    for mounts in (
+        [{"name": "a", "type": "memory"}],
+        [{"name": "a", "type": "local", "path": str(tmp_path / "prod")}, {"name": "b", "type": "memory"}],
+    ):
+        out = StringIO()
+        with override_settings(GENRO_STORAGE={"MOUNTS": mounts}):
+            call_command("makemigrations", "testapp", "--dry-run", "--verbosity", "3", stdout=out)
+        outputs.append(out.getvalue())
+    assert outputs[0] == outputs[1]
+    assert "genro_storage_django.fields.MountFileField(blank=True, mount='a', upload_to='docs/')" in outputs[0]
+    assert "memory" not in outputs[0] and "local" not in outputs[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model, field", [("Plain", "normal"), ("Document", "file")])
+def test_field_files_read_write_reopen_as_django_expects(two_mounts, model, field):
+    # Django's FileFieldStorageTests, on a plain FileField(storage=GenroStorage(...)) and on
+    # a mount-bound field.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from testapp import models
+
+    cls = getattr(models, model)
+    obj = cls.objects.create(**{field: SimpleUploadedFile("assignment.txt", b"content")})
+    f = getattr(obj, field)
+    f.open()
+    assert f.read(3) == b"con" and f.read() == b"tent"
+    assert list(f.chunks(chunk_size=2)) == [b"co", b"nt", b"en", b"t"]
+    f.close()
+    with getattr(obj, field) as handle:
+        handle.open("wb")
+        handle.write(b"updated")
+    obj.refresh_from_db()
+    assert getattr(obj, field).read() == b"updated"
+    getattr(obj, field).close()
+    getattr(obj, field).open()
+    getattr(obj, field).file.seek(0)
+    getattr(obj, field).close()
+    first, second = cls(), cls()
+    getattr(first, field).save("multiple_files.txt", ContentFile("Same Content"))
+    getattr(second, field).save("multiple_files.txt", ContentFile("Same Content"))
+    assert getattr(first, field).name != getattr(second, field).name
+    assert getattr(second, field).size == 12

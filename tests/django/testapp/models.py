@@ -1,6 +1,7 @@
 from django.db import models
 
 from genro_storage_django.fields import MountFileField, MountImageField
+from genro_storage_django.storage import GenroStorage
 
 
 class Document(models.Model):
@@ -12,3 +13,7 @@ class Picture(models.Model):
     image = MountImageField(mount="a", upload_to="pictures/", width_field="width", height_field="height")
     width = models.IntegerField(null=True)
     height = models.IntegerField(null=True)
+
+
+class Plain(models.Model):
+    normal = models.FileField(storage=GenroStorage(mount="a"), upload_to="tests")
