@@ -16,14 +16,18 @@ from __future__ import annotations
 from typing import Any
 
 import django
+from django.apps import apps
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from genro_storage import check_config
 from genro_storage.signing import signing_key
 
 from . import conf
+from .fields import MountFileField, MountImageField
+from .storage import GenroStorage
 
 BACKEND = "genro_storage_django.storage.GenroStorage"
 
@@ -85,24 +89,21 @@ def _named_mounts(config: dict[str, Any], mounts: set[str]) -> list[checks.Check
     places += [("GENRO_STORAGE['OFFLOAD']", name) for name in config["OFFLOAD"]]
     errors = []
     for alias, entry in (getattr(settings, "STORAGES", None) or {}).items():
-        if entry.get("BACKEND") != BACKEND:
+        cls = _genro_backend(entry.get("BACKEND"))
+        if cls is None:
             continue
         options = entry.get("OPTIONS", {})
-        from .storage import GenroStorage
-
         try:
-            GenroStorage(**options)
+            cls(**options)
         except (ImproperlyConfigured, TypeError) as exc:
             errors.append(_error(8, f"STORAGES[{alias!r}]['OPTIONS']: {exc}"))
-        places.append((f"STORAGES[{alias!r}]['OPTIONS']['mount']", options.get("mount") or config["DEFAULT_MOUNT"]))
-        if not (options.get("mount") or config["DEFAULT_MOUNT"]):
+        mount = options.get("mount") or config["DEFAULT_MOUNT"]
+        if mount is None:
             errors.append(
-                _error(4, f"STORAGES[{alias!r}] uses GenroStorage without a mount", "give OPTIONS {'mount': ...}")
+                _error(4, f"STORAGES[{alias!r}] uses {cls.__name__} without a mount", "give OPTIONS {'mount': ...}")
             )
-    from django.apps import apps
-
-    from .fields import MountFileField, MountImageField
-
+        else:
+            places.append((f"STORAGES[{alias!r}]['OPTIONS']['mount']", mount))
     for model in apps.get_models():
         for field in model._meta.get_fields():
             if isinstance(field, (MountFileField, MountImageField)) and field.mount is not None:
@@ -111,6 +112,17 @@ def _named_mounts(config: dict[str, Any], mounts: set[str]) -> list[checks.Check
         if name is not None and name not in mounts:
             errors.append(_error(4, f"{where} names {name!r}, which is not a mount", f"mounts: {known}"))
     return errors
+
+
+def _genro_backend(path: Any) -> type[GenroStorage] | None:
+    """The class a STORAGES entry names, if it is one of ours (GenroStorage or a subclass)."""
+    if not isinstance(path, str) or not path.startswith("genro_storage_django."):
+        return None
+    try:
+        cls = import_string(path)
+    except ImportError:
+        return None  # Django's own check reports a backend that cannot be imported
+    return cls if isinstance(cls, type) and issubclass(cls, GenroStorage) else None
 
 
 def _file_storage_setting() -> list[checks.CheckMessage]:

@@ -71,6 +71,11 @@ def test_storages_options_are_checked():
     assert "genro_storage.E008" in ids(GENRO_STORAGE={"MOUNTS": mounts}, STORAGES=typo)
     nomount = {"default": {"BACKEND": STORAGE}, "staticfiles": STATIC}
     assert "genro_storage.E004" in ids(GENRO_STORAGE={"MOUNTS": mounts}, STORAGES=nomount)
+    static = {
+        "default": {"BACKEND": STORAGE, "OPTIONS": {"mount": "up"}},
+        "staticfiles": {"BACKEND": "genro_storage_django.staticfiles.GenroStaticStorage", "OPTIONS": {"mount": "x"}},
+    }
+    assert "genro_storage.E004" in ids(GENRO_STORAGE={"MOUNTS": mounts}, STORAGES=static)
 
 
 def test_default_file_storage_is_flagged_where_django_ignores_it():
