@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.staticfiles.storage import ManifestFilesMixin
 
-from .storage import GenroStorage
+from .storage import GenroStorage, django_time, join_url
 
 __all__ = ["GenroStaticStorage", "GenroManifestStaticStorage"]
 
@@ -37,7 +37,7 @@ class GenroStaticStorage(GenroStorage):
 
     def url(self, name: str | None) -> str:
         if self._base_url is None and getattr(settings, "STATIC_URL", None):
-            return GenroStorage(base_url=settings.STATIC_URL).url(name)
+            return join_url(settings.STATIC_URL, name)
         return super().url(name)
 
     def _folder(self, name: str) -> tuple[str, str]:
@@ -104,7 +104,7 @@ class GenroStaticStorage(GenroStorage):
             raise FileNotFoundError(2, "No such file", name)
         if info.get("mtime") is None:
             return super().get_modified_time(name)
-        return _dt.datetime.fromtimestamp(info["mtime"], tz=_dt.timezone.utc if settings.USE_TZ else None)
+        return django_time(info["mtime"])
 
     def _save(self, name: str, content: Any) -> str:
         saved = super()._save(name, content)

@@ -137,9 +137,7 @@ class GenroStorage(Storage):
 
     def url(self, name: str | None) -> str:
         if self._base_url is not None:
-            base = self._base_url if self._base_url.endswith("/") else self._base_url + "/"
-            # As FileSystemStorage: encodeURIComponent's safe set, no leading slash (no '//host').
-            return base + (filepath_to_uri(name) or "").lstrip("/")
+            return join_url(self._base_url, name)
         node = self.node(name or "")
         config = conf.genro_settings()
         public = self._public if self._public is not None else node.mount_name in config["PUBLIC_MOUNTS"]
@@ -168,13 +166,13 @@ class GenroStorage(Storage):
         """Aware UTC with USE_TZ, naive local time without (Django's rule)."""
         node = self.node(name)
         if "local_files" in node.capabilities:
-            st = os.stat(self.path(name))
+            st = os.stat(node.backend.ospath(node.path))
             stamp = {"atime": st.st_atime, "ctime": st.st_ctime, "mtime": st.st_mtime}[which]
         else:
             stamp = node.mtime
             if stamp is None:
                 raise NotImplementedError(f"mount {node.mount_name!r} keeps no file times")
-        return _dt.datetime.fromtimestamp(stamp, tz=_dt.timezone.utc if settings.USE_TZ else None)
+        return django_time(stamp)
 
     # -- names: overwriting without making exists() lie ------------------------------------
 
@@ -207,6 +205,18 @@ class GenroStorage(Storage):
         if self._allow_overwrite:
             return f"{file_root}{file_ext}"
         return super().get_alternative_name(file_root, file_ext)
+
+
+def join_url(base: str, name: str | None) -> str:
+    """``base`` + ``name`` as FileSystemStorage joins them: encodeURIComponent's safe set,
+    no leading slash (so no ``//host``), a missing trailing slash on ``base`` added."""
+    base = base if base.endswith("/") else base + "/"
+    return base + (filepath_to_uri(name) or "").lstrip("/")
+
+
+def django_time(stamp: float) -> _dt.datetime:
+    """Seconds since the epoch under Django's rule: aware UTC with USE_TZ, else naive local."""
+    return _dt.datetime.fromtimestamp(stamp, tz=_dt.timezone.utc if settings.USE_TZ else None)
 
 
 def _copy_content(content: Any, out: Any) -> None:
