@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +70,20 @@ def snapshot(storage, mount: str) -> dict:
 
 
 @contextmanager
+def on_s3_event(backend, event: str, handler) -> Iterator[None]:
+    """Call ``handler`` on botocore ``event`` of both S3 clients of ``backend`` (s3fs's and
+    the boto3 one) while the block runs."""
+    clients = [backend.fs.s3] + ([backend.client] if backend.client is not None else [])
+    for client in clients:
+        client.meta.events.register(event, handler)
+    try:
+        yield
+    finally:
+        for client in clients:
+            client.meta.events.unregister(event, handler)
+
+
+@contextmanager
 def recording_s3_gets(backend) -> Iterator[list]:
     """Record (method, Range header) of every GetObject either S3 client of ``backend`` sends."""
     seen: list = []
@@ -77,11 +92,17 @@ def recording_s3_gets(backend) -> Iterator[list]:
         value = request.headers.get("Range")
         seen.append((request.method, value.decode() if isinstance(value, bytes) else value))
 
-    clients = [backend.fs.s3] + ([backend.client] if backend.client is not None else [])
-    for client in clients:
-        client.meta.events.register("before-send.s3.GetObject", record)
-    try:
+    with on_s3_event(backend, "before-send.s3.GetObject", record):
         yield seen
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-send.s3.GetObject", record)
+
+
+@contextmanager
+def counting_s3_requests(backend) -> Iterator[Counter]:
+    """Count every S3 operation either client of ``backend`` sends, by name."""
+    seen: Counter = Counter()
+
+    def record(model, **_):
+        seen[model.name] += 1
+
+    with on_s3_event(backend, "before-call.s3", record):
+        yield seen

@@ -3,13 +3,12 @@ asks the server nothing per file (one listing per folder)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from contextlib import contextmanager
 
 import pytest
 from django.core.management import call_command
 from django.test.utils import override_settings
-from helpers import mount_config, server_for
+from helpers import counting_s3_requests, mount_config, server_for
 
 from genro_storage_django import storage_manager
 
@@ -30,24 +29,6 @@ def sources(tmp_path):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     return root
-
-
-@contextmanager
-def counting_s3_requests(backend):
-    """Count every S3 operation either client of ``backend`` sends, by name."""
-    seen: Counter = Counter()
-
-    def record(model, **_):
-        seen[model.name] += 1
-
-    clients = [backend.fs.s3] + ([backend.client] if backend.client is not None else [])
-    for client in clients:
-        client.meta.events.register("before-call.s3", record)
-    try:
-        yield seen
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-call.s3", record)
 
 
 @contextmanager
