@@ -32,6 +32,7 @@ CAPABILITIES: Mapping[str, str] = MappingProxyType(
         "metadata": "get_metadata() / set_metadata(): user metadata, Content-Type and Cache-Control",
         "versions": "versions() / open_version(): earlier versions of a file",
         "presign": "presign(path, expires_in): a URL the service itself signs",
+        "presign_response": "presign(path, expires_in, response={'content-type': ..., 'content-disposition': ...})",
         "server_copy": "copy() runs inside the service, no bytes through this process",
         "rename": "move() is a rename, atomic within the backend",
         "ranged_reads": "iter_range() reads only the bytes asked for",

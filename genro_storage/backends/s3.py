@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import IO, Any
 
@@ -65,6 +65,7 @@ class S3Backend(BucketBackend):
             "metadata",
             "versions",
             "presign",
+            "presign_response",
             "server_copy",
             "ranged_reads",
             "fsspec",
@@ -118,13 +119,16 @@ class S3Backend(BucketBackend):
             return None
         return Presigner(client, self.bucket, public_endpoint=self.public_endpoint_url)
 
-    def presign(self, path: str, expires_in: int) -> str:
+    def presign(self, path: str, expires_in: int, response: Mapping[str, str] | None = None) -> str:
         """A presigned GET URL, valid at least ``expires_in`` seconds (the same URL for a
-        while: see :func:`genro_storage.signing.window_for`), computed without a request."""
+        while: see :func:`genro_storage.signing.window_for`), computed without a request.
+        ``response`` (``content-type``, ``content-disposition``...) is what S3 answers with."""
         presigner = self.presigner
         if presigner is None:
+            if response:
+                raise self.unsupported("presigned URLs with response headers (anonymous access)", path)
             return self.fs.sign(self.fspath(path), expiration=expires_in)
-        return presigner.url(self.key(path), expires_in)
+        return presigner.url(self.key(path), expires_in, response=response)
 
     # -- copies inside the bucket ----------------------------------------------------------
 

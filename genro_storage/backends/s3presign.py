@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -22,6 +23,11 @@ from ..signing import window_for
 __all__ = ["Presigner"]
 
 _SAMPLE_KEY = "genro-storage-sample"
+#: The response headers a presigned GET may set (S3's ``response-*`` query parameters).
+_RESPONSE_OVERRIDES = frozenset(
+    {"content-type", "content-language", "expires", "cache-control", "content-disposition", "content-encoding"}
+)
+
 #: S3 refuses X-Amz-Expires above a week.
 MAX_EXPIRES = 7 * 24 * 3600
 
@@ -61,8 +67,17 @@ class Presigner:
             cached = key
         return cached
 
-    def url(self, key: str, expires_in: int, now: float | None = None, window: int | None = None) -> str:
-        """A URL to GET ``key``, valid from the signing time for at least ``expires_in`` seconds."""
+    def url(
+        self,
+        key: str,
+        expires_in: int,
+        now: float | None = None,
+        window: int | None = None,
+        response: Mapping[str, str] | None = None,
+    ) -> str:
+        """A URL to GET ``key``, valid from the signing time for at least ``expires_in``
+        seconds; ``response`` headers (``content-disposition``...) are S3's
+        ``response-*`` overrides, signed with the rest."""
         window = window_for(expires_in) if window is None else window
         signed_at = int(time.time() if now is None else now)
         signed_at -= signed_at % window
@@ -79,6 +94,10 @@ class Presigner:
         }
         if creds.token:
             params["X-Amz-Security-Token"] = creds.token
+        for name, value in (response or {}).items():
+            if name.lower() not in _RESPONSE_OVERRIDES:
+                raise ValueError(f"S3 cannot override the response header {name!r}")
+            params[f"response-{name.lower()}"] = value
         canonical_query = "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(params.items()))
         query = "&".join(f"{_quote(k)}={_quote(v)}" for k, v in params.items())  # botocore's order
         path = quote(key, safe="/~")

@@ -8,14 +8,20 @@ the :class:`Response` it gets into its own response object.
 """
 
 from .app import StorageApp
+from .asyncbody import AsyncBody
+from .offload import OFFLOAD_MODES, Offload, offloads
 from .options import ACTIVE_CONTENT, MAX_RANGES, ServeOptions
 from .pipeline import ServeRoute, Target, listing_response, wsgi_path
 from .responder import EnvironHeaders, Response, request_headers, respond, serve, status_for
 
 __all__ = [
     "StorageApp",
+    "AsyncBody",
     "ServeRoute",
     "ServeOptions",
+    "Offload",
+    "offloads",
+    "OFFLOAD_MODES",
     "Target",
     "Response",
     "respond",

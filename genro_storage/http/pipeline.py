@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
 from ..errors import StorageConfigError, StorageError
+from .offload import offloads
 from .options import ServeOptions
 from .responder import NOT_ALLOWED, Response, empty_response, request_headers, respond, status_for
 
@@ -91,6 +92,8 @@ class ServeRoute:
     the front end's ``authorize``). ``listing``: answer a folder with its listing (HTML,
     or JSON for ``Accept: application/json``) instead of 403. ``base_url``: where the
     front end is mounted, for the listing's links. ``options``: how files are answered.
+    ``offload``: ``{mount: mode or Offload}``, the mounts whose bytes the front server or
+    the object store sends (see :class:`~genro_storage.http.Offload`).
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class ServeRoute:
         listing: bool = False,
         base_url: str = "/",
         options: ServeOptions | None = None,
+        offload: Mapping[str, Any] | None = None,
     ):
         from ..manager import StorageManager
 
@@ -122,6 +126,7 @@ class ServeRoute:
         self.listing = listing
         self.base_url = base_url
         self.options = options if options is not None else ServeOptions()
+        self.offload = offloads(storage, offload)
         served = self.mounts if self.mounts is not None else frozenset(storage.mounts)
         if self.public is not None and not served <= self.public:
             try:
@@ -178,7 +183,11 @@ class ServeRoute:
             return empty_response(405, [NOT_ALLOWED])
         node = target.node
         headers = request_headers(headers)
-        response = respond(node, method, headers, options or self.options)
+        offload = self.offload.get(node.mount_name)
+        if offload is not None:
+            response = offload.respond(node, method, headers, options or self.options)
+        else:
+            response = respond(node, method, headers, options or self.options)
         if response.status != 403 or not self.listing:
             return response
         try:

@@ -41,6 +41,7 @@ SMALL_BODY = 256 * 1024
 STATUS_LINES = {
     200: "200 OK",
     206: "206 Partial Content",
+    302: "302 Found",
     304: "304 Not Modified",
     403: "403 Forbidden",
     404: "404 Not Found",
