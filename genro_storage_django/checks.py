@@ -9,20 +9,27 @@ and a hint, before the first request meets it.
 - ``genro_storage.E006`` GENRO_STORAGE['SERVE'] holds an unknown or bad option
 - ``genro_storage.E007`` the URL signing secret is unusable
 - ``genro_storage.E008`` a STORAGES entry gives GenroStorage options it does not take
+- ``genro_storage.E009`` BASE_URL is not where genro_storage_django.urls is included
+- ``genro_storage.E010`` AUTHORIZE is not a callable (or the dotted path of one)
+- ``genro_storage.E011`` OFFLOAD gives a mount a mode its backend cannot do, or a bad key
+- ``genro_storage.W001`` mounts get URLs to the serve view, which no URLconf includes
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import django
 from django.apps import apps
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
-from genro_storage import check_config
+from genro_storage import StorageConfigError, StorageManager, check_config
+from genro_storage.http import offloads
 from genro_storage.signing import signing_key
 
 from . import conf
@@ -55,6 +62,52 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         signing_key(conf.url_secret(config))
     except (TypeError, ValueError, ImproperlyConfigured) as exc:
         errors.append(_error(7, f"GENRO_STORAGE['URL_SECRET']: {exc}", "leave it unset to derive one from SECRET_KEY"))
+    try:
+        conf.authorize(config)
+    except ImproperlyConfigured as exc:
+        errors.append(_error(10, str(exc), "def authorize(request, node): return request.user.is_staff"))
+    if not errors and mounts is not None:
+        errors += _serving(config, conf.build_manager(config))
+    return errors
+
+
+def _serving(config: dict[str, Any], manager: StorageManager) -> list[checks.CheckMessage]:
+    """OFFLOAD against each mount's backend, and BASE_URL against the urls include."""
+    errors: list[checks.CheckMessage] = []
+    try:
+        offloads(manager, {m: v for m, v in config["OFFLOAD"].items() if m in manager.mounts})
+    except StorageConfigError as exc:
+        errors.append(
+            _error(
+                11,
+                f"GENRO_STORAGE['OFFLOAD']: {exc}",
+                "x-accel-redirect / x-sendfile for local mounts, redirect for S3, GCS, Azure",
+            )
+        )
+    served = sorted(name for name, mount in manager.mounts.items() if not mount.backend.supports("presign"))
+    if not served:
+        return errors  # every URL is the service's own
+    base = urlsplit(config["BASE_URL"]).path
+    try:
+        included = reverse("genro_storage:serve", kwargs={"path": "mount/file"})[: -len("mount/file")]
+    except NoReverseMatch:
+        return errors + [
+            checks.Warning(
+                f"storage.url() of mounts {', '.join(served)} points at BASE_URL {base!r}, "
+                "but no URLconf includes genro_storage_django.urls",
+                hint=f'add path("{base.lstrip("/")}", include("genro_storage_django.urls")) to your urls',
+                id="genro_storage.W001",
+            )
+        ]
+    if included != base:
+        errors.append(
+            _error(
+                9,
+                f"GENRO_STORAGE['BASE_URL'] is {base!r} but genro_storage_django.urls is included at {included!r}: "
+                "signed URLs would not reach the serve view",
+                f"set GENRO_STORAGE['BASE_URL'] = {included!r}, or include the urls at {base!r}",
+            )
+        )
     return errors
 
 

@@ -16,11 +16,12 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.module_loading import import_string
 
 from genro_storage import StorageManager
-from genro_storage.http import ServeOptions
+from genro_storage.http import ServeOptions, ServeRoute
 
-__all__ = ["DEFAULTS", "genro_settings", "storage_manager", "url_secret", "reset"]
+__all__ = ["DEFAULTS", "genro_settings", "storage_manager", "serve_route", "authorize", "url_secret", "reset"]
 
 #: Every key ``GENRO_STORAGE`` may hold, with its default.
 DEFAULTS: dict[str, Any] = {
@@ -37,9 +38,11 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_MOUNTS": [],
     # Serving options (genro_storage.http.ServeOptions: MAX_AGE, AS_ATTACHMENT...).
     "SERVE": {},
-    # callable(request, node) -> bool: may this request read a file of a private mount?
+    # callable(request, node) -> bool, or its dotted path: may this request read a file of
+    # a mount not in PUBLIC_MOUNTS without a signed URL?
     "AUTHORIZE": None,
-    # Per-mount offload of the bytes to the front server: {"mount": "x-accel-redirect"...}.
+    # Per-mount offload of the bytes: {"uploads": "x-accel-redirect", "media": "x-sendfile",
+    # "s3": "redirect"} or dicts ({"mode": ..., "location": "/protected/", "expires_in": 300}).
     "OFFLOAD": {},
     # Seconds a URL from storage.url() stays valid (also per storage: url_expires).
     "URL_EXPIRES": 3600,
@@ -48,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
 
 _lock = threading.Lock()
 _manager: StorageManager | None = None
+_route: ServeRoute | None = None
 
 
 def genro_settings() -> dict[str, Any]:
@@ -104,11 +108,50 @@ def storage_manager() -> StorageManager:
     return manager
 
 
+def serve_route() -> ServeRoute:
+    """What the serve view answers, built once from settings: every mount, unsigned only
+    for ``PUBLIC_MOUNTS``, ``SERVE`` options, ``OFFLOAD`` per mount (ValueError, naming
+    the setting, when they are wrong: the system checks report it first)."""
+    global _route
+    route = _route
+    if route is None:
+        manager = storage_manager()
+        config = genro_settings()
+        route = ServeRoute(
+            manager,
+            public=config["PUBLIC_MOUNTS"],
+            base_url=config["BASE_URL"],
+            options=serve_options(config),
+            offload=config["OFFLOAD"],
+        )
+        with _lock:
+            if _manager is manager:
+                _route = route
+    return route
+
+
+def authorize(config: dict[str, Any] | None = None) -> Any:
+    """``AUTHORIZE`` as a callable (imported when given as a dotted path), or None."""
+    config = config if config is not None else genro_settings()
+    value = config["AUTHORIZE"]
+    if isinstance(value, str):
+        try:
+            value = import_string(value)
+        except ImportError as exc:
+            raise ImproperlyConfigured(f"GENRO_STORAGE['AUTHORIZE']: cannot import {value!r} ({exc})") from None
+    if value is not None and not callable(value):
+        raise ImproperlyConfigured(
+            f"GENRO_STORAGE['AUTHORIZE'] must be callable(request, node) or its dotted path, not {value!r}"
+        )
+    return value
+
+
 def reset() -> None:
     """Forget the manager: the next use builds one from the settings as they are then."""
-    global _manager
+    global _manager, _route
     with _lock:
         _manager = None
+        _route = None
 
 
 @receiver(setting_changed)
