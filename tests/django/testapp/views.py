@@ -18,3 +18,8 @@ def download(request, path):
 def inline(request, mount, path):
     """Any file of any mount, inline, through the mount's offload if it has one."""
     return serve_node(request, storage_manager().node(f"{mount}:{path}"))
+
+
+def authorize_shared(request, node):
+    """AUTHORIZE of the test site: files under shared/ to anyone, nothing else."""
+    return node.path.startswith("shared/")
