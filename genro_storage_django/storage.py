@@ -8,6 +8,7 @@ two uploads racing for one name never overwrite each other), URLs are computed l
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import difflib
 import inspect
@@ -79,7 +80,9 @@ class GenroStorage(Storage):
 
     def node(self, name: str) -> StorageNode:
         """The core node of ``name`` (traversal is Django's ``SuspiciousFileOperation``)."""
-        path = str(name).replace("\\", "/") if name else ""  # '/etc/passwd' is refused, not rebased
+        path = str(name).replace("\\", "/") if name else ""
+        if path and not path.startswith("/"):  # '/etc/passwd' is refused, not rebased
+            path = "/".join(part for part in path.split("/") if part not in ("", "."))  # './a/./b' is 'a/b'
         try:
             manager = conf.storage_manager()
             root = manager.node(self.mount_name, self._location)
@@ -94,7 +97,9 @@ class GenroStorage(Storage):
     def _open(self, name: str, mode: str = "rb") -> StorageFile:
         node = self.node(name)
         if "r" in mode and "+" not in mode and not node.isfile:
-            raise FileNotFoundError(2, "No such file", f"{node.fullpath}")
+            if node.isdir:
+                raise IsADirectoryError(21, "Is a directory", node.fullpath)
+            raise FileNotFoundError(2, "No such file", node.fullpath)
         if "+" in mode or "a" in mode:
             raise ValueError(f"GenroStorage files open for reading or writing, not {mode!r}")
         return StorageFile(node, name, mode)
@@ -109,6 +114,11 @@ class GenroStorage(Storage):
             except FileExistsError:
                 name = self.get_available_name(name)  # another upload took it meanwhile
                 continue
+            temporary = getattr(content, "temporary_file_path", None)
+            if temporary is not None:
+                # Saved: the upload's temporary file goes, as FileSystemStorage moves it away.
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(temporary())
             return name
 
     def delete(self, name: str) -> None:
@@ -127,7 +137,13 @@ class GenroStorage(Storage):
         folders, files = [], []
         node = self.node(path)
         if not node.isdir:
-            return folders, files
+            if not node.path:
+                return folders, files  # an empty mount
+            if node.exists:
+                raise NotADirectoryError(20, "Not a directory", node.fullpath)
+            if any(parent.isfile for parent in _parents(node)):
+                raise NotADirectoryError(20, "Not a directory", node.fullpath)
+            raise FileNotFoundError(2, "No such folder", node.fullpath)
         for child, info in node.entries():  # one listing, no request per name
             (folders if info["type"] == "directory" else files).append(child.basename)
         return folders, files
@@ -217,6 +233,15 @@ def join_url(base: str, name: str | None) -> str:
 def django_time(stamp: float) -> _dt.datetime:
     """Seconds since the epoch under Django's rule: aware UTC with USE_TZ, else naive local."""
     return _dt.datetime.fromtimestamp(stamp, tz=_dt.timezone.utc if settings.USE_TZ else None)
+
+
+def _parents(node: StorageNode) -> list[StorageNode]:
+    """The folders above ``node`` inside its mount, nearest first."""
+    found = []
+    while node.path and "/" in node.path:
+        node = node.parent
+        found.append(node)
+    return found
 
 
 def _copy_content(content: Any, out: Any) -> None:

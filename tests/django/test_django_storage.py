@@ -4,6 +4,8 @@ do; Django's tests/file_storage are the model) on local, memory and S3 mounts.""
 from __future__ import annotations
 
 import datetime as dt
+import io
+import os
 import threading
 
 import pytest
@@ -74,7 +76,8 @@ def test_listdir_size_and_text_content(genro):
     genro.save("dir/a.txt", ContentFile("caffè ☕"))  # text chunks are stored as UTF-8
     genro.save("dir/sub/b.txt", ContentFile(b"x"))
     assert genro.listdir("dir") == (["sub"], ["a.txt"])
-    assert genro.listdir("missing") == ([], [])
+    with pytest.raises(FileNotFoundError):
+        genro.listdir("missing")  # as os.scandir, FileSystemStorage and InMemoryStorage
     assert genro.size("dir/a.txt") == len("caffè ☕".encode())
 
 
@@ -270,3 +273,38 @@ def test_base_url_quotes_as_file_system_storage_does():
     assert storage.url("ab\0c") == "/test_media_url/ab%00c"
     assert storage.url("//evil.com") == "/test_media_url/evil.com"
     assert storage.url(None) == "/test_media_url/"
+
+
+def test_opening_listing_and_uploads_as_the_os_and_django_say(genro):
+    from django.core.files.uploadedfile import InMemoryUploadedFile, TemporaryUploadedFile
+
+    genro.save("a/b/file.txt", ContentFile("hello"))
+    with pytest.raises(IsADirectoryError):
+        genro.open("a/b")
+    with pytest.raises(FileNotFoundError):
+        genro.open("a/none.txt")
+    assert genro.listdir("./a/./.") == (["b"], [])  # '.' segments mean nothing, as os.path says
+    assert genro.open("./a//b/file.txt").read() == b"hello"
+    with pytest.raises(NotADirectoryError):
+        genro.listdir("a/b/file.txt")
+    with pytest.raises(NotADirectoryError):
+        genro.listdir("a/b/file.txt/child")
+    with pytest.raises(FileNotFoundError):
+        genro.listdir("nowhere")
+    with pytest.raises(NotADirectoryError):
+        genro.save("a/b/file.txt/child.txt", ContentFile("x"))  # a file where a folder should be
+    with TemporaryUploadedFile("up.txt", "text/plain", 5, "utf8") as upload:
+        upload.write(b"12345")
+        upload.seek(0)
+        name = genro.save("up.txt", upload)
+        assert not upload.closed  # the caller's to close, as FileSystemStorage leaves it
+        assert not os.path.exists(upload.temporary_file_path())  # saved: the temporary is gone
+    assert genro.open(name).read() == b"12345"
+    memory_upload = InMemoryUploadedFile(io.BytesIO(b"in memory"), "file", "m.txt", "text/plain", 9, None)
+    with memory_upload:
+        assert genro.open(genro.save("m.txt", memory_upload)).read() == b"in memory"
+        assert not memory_upload.closed
+
+
+def test_listing_an_empty_mount_is_empty(genro):
+    assert genro.listdir("") == ([], [])
