@@ -114,6 +114,9 @@ class GenroStorage(Storage):
             except FileExistsError:
                 name = self.get_available_name(name)  # another upload took it meanwhile
                 continue
+            mode = settings.FILE_UPLOAD_PERMISSIONS
+            if mode is not None and "local_files" in node.capabilities:
+                os.chmod(node.backend.ospath(node.path), mode)  # as FileSystemStorage does
             temporary = getattr(content, "temporary_file_path", None)
             if temporary is not None:
                 # Saved: the upload's temporary file goes, as FileSystemStorage moves it away.

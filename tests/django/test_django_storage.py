@@ -308,3 +308,12 @@ def test_opening_listing_and_uploads_as_the_os_and_django_say(genro):
 
 def test_listing_an_empty_mount_is_empty(genro):
     assert genro.listdir("") == ([], [])
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o600])
+def test_file_upload_permissions_apply_on_local_mounts(tmp_path, mode):
+    mounts = [{"name": "m", "type": "local", "path": str(tmp_path / "root")}]
+    with override_settings(GENRO_STORAGE={"MOUNTS": mounts}, FILE_UPLOAD_PERMISSIONS=mode):
+        storage = GenroStorage(mount="m")
+        name = storage.save("perm/x.txt", ContentFile(b"x"))
+        assert os.stat(storage.path(name)).st_mode & 0o777 == mode
