@@ -39,15 +39,20 @@ __all__ = [
 ]
 
 
-def _positive_int(text: str) -> int:
-    """argparse type for ``--workers``: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    """argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ class CliOption:
             if self.choices:
                 kwargs["choices"] = self.choices
             if self.minimum is not None:
-                kwargs["type"] = _positive_int
+                kwargs["type"] = _whole_number(self.minimum)
             if self.metavar:
                 kwargs["metavar"] = self.metavar
         parser.add_argument(self.flag, **kwargs)

@@ -248,11 +248,18 @@ _STATUS_TRANSLATIONS: dict[int, type[StorageOSError]] = {
 }
 
 
+def _reason(exc: OSError) -> str | None:
+    """The message of an OSError raised without an errno, unless it is only the file's name
+    (fsspec's ``FileNotFoundError(path)``): the error's own kind then says it better."""
+    text = str(exc).strip()
+    return text if text and any(c.isspace() for c in text) else None
+
+
 def translate_oserror(exc: OSError, mount: str, path: str) -> StorageOSError:
     """Return our exception for a builtin ``OSError`` raised by a backend on ``mount:path``."""
     for builtin, ours in _TRANSLATIONS:
         if isinstance(exc, builtin):
-            return ours(mount, path, exc.strerror if exc.errno else (str(exc) or None))
+            return ours(mount, path, exc.strerror if exc.errno else _reason(exc))
     if exc.errno is not None and exc.errno not in _CONNECTION_ERRNOS:
         return StorageOSError(mount, path, exc.strerror or str(exc), exc.errno)  # ENOSPC, EIO...: the disk's own
     if _is_connection_failure(exc):

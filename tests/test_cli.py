@@ -125,7 +125,7 @@ def test_cat_refuses_a_folder_and_a_missing_file(run):
 def test_cp_a_file_a_folder_and_into_a_folder(run, storage):
     result = run("cp", "m:docs/a.txt", "disk:copy.txt")
     assert result.exit_code == 0
-    assert result.stdout.startswith("m:docs/a.txt -> disk:copy.txt: copied 1 files")
+    assert result.stdout.startswith("m:docs/a.txt -> disk:copy.txt: copied 1 file")
     assert storage.node("disk:copy.txt").read_bytes() == b"alpha"
     assert run("cp", "m:docs/a.txt", "disk:inbox/").exit_code == 0
     assert storage.node("disk:inbox/a.txt").read_bytes() == b"alpha"
@@ -139,7 +139,7 @@ def test_cp_filters_skips_and_dry_runs(run, storage):
     assert result.exit_code == 0 and "copied 2 files" in result.stdout
     assert not storage.node("disk:f/deep/c.log").exists
     again = run("cp", "m:docs", "disk:f", "--skip", "size")
-    assert "copied 1 files" in again.stdout and "skipped 2" in again.stdout
+    assert "copied 1 file" in again.stdout and "skipped 2" in again.stdout
     dry = run("cp", "m:", "mem:dry", "--dry-run")
     assert dry.stdout.splitlines()[:2] == ["would copy docs/a.txt", "would copy docs/deep/b.bin"]
     assert "would copy 4 files" in dry.stdout and not storage.node("mem:dry").exists
@@ -406,7 +406,7 @@ def test_every_command_in_a_real_process(script, config, mount, tmp_path):
     assert copied.returncode == 0 and b"copied 2 files" in copied.stdout
     assert storage.node(f"{other}:copied/clip.bin").read_bytes() == blob
     moved = script("mv", f"{other}:copied/notes.txt", f"{mount}:moved/")
-    assert moved.returncode == 0 and b"moved 1 files" in moved.stdout
+    assert moved.returncode == 0 and b"moved 1 file" in moved.stdout
     assert storage.node(f"{mount}:moved/notes.txt").read_bytes() == b"notes"
     assert not storage.node(f"{other}:copied/notes.txt").exists
 
@@ -425,7 +425,7 @@ def test_every_command_in_a_real_process(script, config, mount, tmp_path):
 
 def test_memory_mounts_live_as_long_as_one_process(script, disk):
     copied = script("cp", "disk:docs/a.txt", "mem:a.txt")
-    assert copied.returncode == 0 and copied.stdout.startswith(b"disk:docs/a.txt -> mem:a.txt: copied 1 files")
+    assert copied.returncode == 0 and copied.stdout.startswith(b"disk:docs/a.txt -> mem:a.txt: copied 1 file")
     listed = script("ls", "mem:")
     assert listed.returncode == 0 and listed.stdout == b""
     assert json.loads(script("info", "--json", "mem:").stdout)["type"] == "directory"
@@ -434,7 +434,7 @@ def test_memory_mounts_live_as_long_as_one_process(script, disk):
     assert script("url", "mem:a.txt", env={"GENRO_STORAGE_URL_SECRET": SECRET}).returncode == 1
     assert script("rm", "mem:a.txt").returncode == 1 and script("rm", "-f", "mem:a.txt").returncode == 0
     moved = script("mv", "disk:docs/a.txt", "mem:a.txt")
-    assert moved.returncode == 0 and b"moved 1 files" in moved.stdout
+    assert moved.returncode == 0 and b"moved 1 file" in moved.stdout
     assert not (disk / "docs" / "a.txt").exists()  # the only copy lived in that process
 
 

@@ -276,7 +276,7 @@ def test_include_exclude_and_dry_run(all_mounts):
     report = all_mounts.node("local:src").copy_to("memory:dst", include="*.txt", exclude="b/d/*", dry_run=True)
     assert report.dry_run and report.copied == ["a.txt"]
     assert not all_mounts.node("memory:dst").exists
-    assert "would copy 1 files" in str(report)
+    assert "would copy 1 file" in str(report)
     report = all_mounts.node("local:src").copy_to("memory:dst", include=["*.txt", "f/**"], exclude="b/d/*")
     assert sorted(report.copied) == ["a.txt", "f/g/h/deep.dat"]
 
@@ -445,7 +445,7 @@ def disk_and_memory(tmp_path) -> StorageManager:
 def test_dry_run_move_reports_would_move(disk_and_memory):
     disk_and_memory.node("local:f.txt").write("f")
     report = disk_and_memory.node("local:f.txt").move_to("memory:f.txt", dry_run=True)
-    assert "would move 1 files" in str(report)
+    assert "would move 1 file" in str(report)
     assert disk_and_memory.node("local:f.txt").exists and not disk_and_memory.node("memory:f.txt").exists
 
 

@@ -53,9 +53,12 @@ class TransferReport:
         else:
             verb = "moved" if self.moved else "copied"
         mb = self.bytes / 1e6
-        rate = f", {mb / self.elapsed:.1f} MB/s" if self.elapsed > 0 and self.bytes and not self.dry_run else ""
+        rate = ""
+        if self.elapsed > 0 and self.bytes >= 1e6 and not self.dry_run:  # a rate over less is noise
+            rate = f", {mb / self.elapsed:.1f} MB/s"
+        files = "file" if len(self.copied) == 1 else "files"
         text = (
-            f"{self.source} -> {self.dest.fullpath}: {verb} {len(self.copied)} files ({mb:.2f} MB), "
+            f"{self.source} -> {self.dest.fullpath}: {verb} {len(self.copied)} {files} ({mb:.2f} MB), "
             f"skipped {len(self.skipped)}, failed {len(self.failed)} in {self.elapsed:.2f}s{rate}"
         )
         for path, exc in self.failed[:10]:
