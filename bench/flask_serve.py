@@ -1,0 +1,300 @@
+"""Flask serving: genro_storage_flask's ``send_node`` against ``flask.send_file`` on the same
+local files, and ``ext.serve`` of a 512 MiB S3 object with the worker's memory measured.
+
+One gunicorn (``-k gthread -w 2 --threads 8``, as bench/serve.py) runs the app defined in this
+file (``create_app``), whose two views differ only in the call that answers:
+
+    /send_file/<name>   flask.send_file(os.path.join(root, name))
+    /send_node/<name>   send_node(ext.node("files", name))
+
+Rows, each measured with ``wrk -t4 -c32`` for ``--duration`` seconds, ``--rounds`` times, the
+two views alternating (send_node first in odd rounds, send_file first in even ones):
+
+    1MiB GET      GET of a 1 MiB file (both sendfile it)
+    50KB Range    ``Range: bytes=1000-51999`` of a 64 MiB file
+
+The table gives each view's median req/s with its min-max over the rounds and the ratio of the
+medians (send_node / send_file); the goals are >= 1.0x on the 1 MiB GET and >= 1.5x on the
+Range. Before measuring, every view must answer the 1 MiB GET (200, exact bytes) and the Range
+(206, exact bytes).
+
+Then a second gunicorn (one gthread worker) serves ``ext.serve("s3:big.bin")`` from moto's S3
+server on 127.0.0.1, holding a 512 MiB object: the object is downloaded whole by a Python
+client (checked against its SHA-256) while the worker's peak RSS (VmHWM) is read from /proc;
+the goal is a peak under 128 MiB.
+
+Run:
+
+    .venv/bin/python bench/flask_serve.py                  # 5 rounds of 4 s per row and view
+    .venv/bin/python bench/flask_serve.py --rounds 5 --duration 10
+    .venv/bin/python bench/flask_serve.py --quick          # 1 round of 1 s: a smoke run
+
+Needs wrk (Debian: ``apt-get install wrk``), and the dev extras (flask, gunicorn, moto, boto3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from statistics import median
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+SMALL, BIG = "small.bin", "big.bin"
+SMALL_SIZE, BIG_SIZE, S3_SIZE = 1024 * 1024, 64 * 1024 * 1024, 512 * 1024 * 1024
+RANGE_START, RANGE_END = 1000, 51999  # inclusive: 51,000 bytes
+RANGE_HEADER = f"bytes={RANGE_START}-{RANGE_END}"
+VIEWS = ("send_node", "send_file")
+ROWS = [("1MiB GET", SMALL, False, 1.0), ("50KB Range", BIG, True, 1.5)]
+GUNICORN_OPTS = ["-k", "gthread", "--threads", "8", "--log-level", "warning"]
+RSS_GOAL = 128 * 1024 * 1024
+BUCKET = "bench"
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def create_app():
+    """The app gunicorn runs: BENCH_ROOT holds the local files, BENCH_S3 (JSON) the S3 mount."""
+    from flask import Flask, send_file
+
+    from genro_storage_flask import GenroStorage, send_node
+
+    root = os.environ["BENCH_ROOT"]
+    mounts = [{"name": "files", "type": "local", "path": root}]
+    if os.environ.get("BENCH_S3"):
+        mounts.append(json.loads(os.environ["BENCH_S3"]))
+    app = Flask(__name__)
+    app.config["GENRO_STORAGE_MOUNTS"] = mounts
+    ext = GenroStorage(app)
+
+    @app.route("/send_file/<name>")
+    def by_send_file(name: str):
+        return send_file(os.path.join(root, name))
+
+    @app.route("/send_node/<name>")
+    def by_send_node(name: str):
+        return send_node(ext.node("files", name))
+
+    @app.route("/serve_s3/<name>")
+    def by_serve(name: str):
+        return ext.serve(f"s3:{name}")
+
+    return app
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def start_gunicorn(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, int]:
+    from _procs import HOST, free_port, wait_for_port
+
+    port = free_port()
+    paths = [str(HERE), str(REPO), os.environ.get("PYTHONPATH", "")]
+    cmd = [
+        sys.executable, "-m", "gunicorn", *GUNICORN_OPTS, "-w", str(workers), "-b", f"{HOST}:{port}",
+        "flask_serve:create_app()",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, **env, "PYTHONPATH": os.pathsep.join(p for p in paths if p)},
+        stdin=subprocess.DEVNULL,
+    )
+    wait_for_port(port, proc, timeout=30, name="gunicorn")
+    print("   $ " + " ".join(cmd) + f"   (port {port})", flush=True)
+    return proc, port
+
+
+def workers_of(proc: subprocess.Popen) -> list[int]:
+    """The worker processes of the gunicorn master we started."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def peak_rss(pid: int) -> int:
+    """A process's peak resident set (VmHWM), in bytes."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) * 1024
+
+
+def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    from _procs import HOST
+
+    conn = http.client.HTTPConnection(HOST, port, timeout=60)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def run_wrk(wrk: str, port: int, path: str, lua: Path | None, duration: int) -> float:
+    from _procs import HOST
+
+    cmd = [wrk, "-t4", "-c32", f"-d{duration}s", "--timeout", "10s"]
+    if lua is not None:
+        cmd += ["-s", str(lua)]
+    cmd.append(f"http://{HOST}:{port}{path}")
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True).stdout
+    rps = re.search(r"^Requests/sec:\s*([\d.]+)", out, re.M)
+    bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
+    if rps is None or bad:
+        raise RuntimeError(f"wrk: {'non-2xx answers' if bad else 'no Requests/sec'}:\n{out}")
+    return float(rps.group(1))
+
+
+def verify(port: int, small: bytes, big: bytes) -> None:
+    for view in VIEWS:
+        status, body = fetch(port, f"/{view}/{SMALL}")
+        if status != 200 or body != small:
+            sys.exit(f"{view}: GET {SMALL} answered {status} with {len(body)} bytes (want 200, exact bytes)")
+        status, body = fetch(port, f"/{view}/{BIG}", {"Range": RANGE_HEADER})
+        if status != 206 or body != big[RANGE_START : RANGE_END + 1]:
+            sys.exit(f"{view}: Range {RANGE_HEADER} answered {status} with {len(body)} bytes (want 206, exact)")
+    print("   correctness check passed for both views (1 MiB GET 200 exact; Range 206 exact)")
+
+
+def local_rows(args: argparse.Namespace, wrk: str, root: Path, work: Path) -> dict[str, dict[str, list[float]]]:
+    small, big = os.urandom(SMALL_SIZE), os.urandom(BIG_SIZE)
+    (root / SMALL).write_bytes(small)
+    (root / BIG).write_bytes(big)
+    lua = work / "range.lua"
+    lua.write_text(f'wrk.headers["Range"] = "{RANGE_HEADER}"\n')
+    results: dict[str, dict[str, list[float]]] = {label: {view: [] for view in VIEWS} for label, *_ in ROWS}
+    print("\n== send_node vs flask.send_file, one gunicorn (-w 2)")
+    proc, port = start_gunicorn({"BENCH_ROOT": str(root)}, workers=2)
+    try:
+        verify(port, small, big)
+        run_wrk(wrk, port, f"/send_node/{SMALL}", None, 1)  # warm-up, unmeasured: both workers booted
+        run_wrk(wrk, port, f"/send_file/{SMALL}", None, 1)
+        for round_number in range(args.rounds):
+            order = VIEWS if round_number % 2 == 0 else VIEWS[::-1]
+            for label, name, ranged, _goal in ROWS:
+                for view in order:
+                    rps = run_wrk(wrk, port, f"/{view}/{name}", lua if ranged else None, args.duration)
+                    results[label][view].append(rps)
+                    print(f"   round {round_number + 1}: {label:<11} {view:<10} {rps:>9.1f} req/s", flush=True)
+    finally:
+        from _procs import stop
+
+        stop(proc)
+    return results
+
+
+def s3_row(root: Path) -> dict[str, float]:
+    from genro_storage.testing import local_s3
+
+    print("\n== ext.serve of a 512 MiB S3 object (moto on 127.0.0.1), one gunicorn worker")
+    with local_s3(BUCKET) as s3:
+        digest = hashlib.sha256()
+        block = os.urandom(8 * 1024 * 1024)
+        client = s3.client()
+        upload = client.create_multipart_upload(Bucket=BUCKET, Key="big.bin")
+        parts = []
+        for number in range(1, S3_SIZE // len(block) + 1):
+            chunk = block[number:] + block[:number]
+            digest.update(chunk)
+            etag = client.upload_part(
+                Bucket=BUCKET, Key="big.bin", UploadId=upload["UploadId"], PartNumber=number, Body=chunk
+            )["ETag"]
+            parts.append({"ETag": etag, "PartNumber": number})
+        client.complete_multipart_upload(
+            Bucket=BUCKET, Key="big.bin", UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
+        )
+        mount = s3.mount("s3", BUCKET)
+        proc, port = start_gunicorn({"BENCH_ROOT": str(root), "BENCH_S3": json.dumps(mount)}, workers=1)
+        try:
+            from _procs import HOST, stop
+
+            worker = workers_of(proc)[0]
+            status, _ = fetch(port, "/serve_s3/big.bin", {"Range": "bytes=0-9"})
+            if status != 206:
+                sys.exit(f"ext.serve: Range on the S3 object answered {status} (want 206)")
+            before = peak_rss(worker)
+            conn = http.client.HTTPConnection(HOST, port, timeout=120)
+            started = time.perf_counter()
+            conn.request("GET", "/serve_s3/big.bin")
+            response = conn.getresponse()
+            got, received = hashlib.sha256(), 0
+            while chunk := response.read(1024 * 1024):
+                got.update(chunk)
+                received += len(chunk)
+            elapsed = time.perf_counter() - started
+            conn.close()
+            peak = peak_rss(worker)
+        finally:
+            stop(proc)
+    if response.status != 200 or received != S3_SIZE or got.digest() != digest.digest():
+        sys.exit(f"ext.serve: the S3 object came back as {response.status}, {received} bytes, digest mismatch")
+    print(f"   200, {received:,} bytes, SHA-256 matches, in {elapsed:.1f}s")
+    return {"seconds": elapsed, "mbps": received / elapsed / 1e6, "before": before, "peak": peak}
+
+
+# --------------------------------------------------------------------------- report
+
+
+def report(results: dict[str, dict[str, list[float]]], s3: dict[str, float] | None, rounds: int) -> None:
+    print(f"\n{'row':<11} {'view':<10} {'median req/s':>13} {'min-max':>19} {'ratio':>7}  goal")
+    print("-" * 72)
+    for label, _name, _ranged, goal in ROWS:
+        mine, theirs = median(results[label]["send_node"]), median(results[label]["send_file"])
+        for view in VIEWS:
+            figures = results[label][view]
+            spread = f"{min(figures):.0f}-{max(figures):.0f}"
+            if view == "send_node":
+                verdict = "ok" if mine / theirs >= goal else "MISSED"
+                tail = f"{mine / theirs:>6.2f}x  >= {goal:.1f}x {verdict}"
+            else:
+                tail = f"{'1.00x':>7}  (anchor)"
+            print(f"{label:<11} {view:<10} {median(figures):>13.1f} {spread:>19} {tail}")
+    print(f"({rounds} rounds per view and row; ratio = median send_node / median send_file)")
+    if s3 is not None:
+        verdict = "ok" if s3["peak"] < RSS_GOAL else "MISSED"
+        print(
+            f"\next.serve, 512 MiB S3 object: {s3['seconds']:.1f}s ({s3['mbps']:.0f} MB/s); worker peak RSS "
+            f"{s3['peak'] / 2**20:.0f} MiB (before the download {s3['before'] / 2**20:.0f} MiB), "
+            f"goal < {RSS_GOAL // 2**20} MiB: {verdict}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per view and row (default 5)")
+    parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run (default 4)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 round of 1 s")
+    parser.add_argument("--no-s3", action="store_true", help="leave out the 512 MiB S3 row")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.duration = 1, 1
+    if args.rounds < 1 or args.duration < 1:
+        parser.error("--rounds and --duration must be at least 1")
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("bench/flask_serve.py: wrk not found; install it with `apt-get install wrk` (Debian/Ubuntu)")
+    sys.path.insert(0, str(HERE))
+    with tempfile.TemporaryDirectory(prefix="gs-flask-bench-") as tmp:
+        work = Path(tmp)
+        root = work / "data"
+        root.mkdir()
+        results = local_rows(args, wrk, root, work)
+        s3 = None if args.no_s3 else s3_row(root)
+    report(results, s3, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""The ``GENRO_STORAGE_*`` keys of ``app.config``: defaults, checks, and the state built
+from them once, in ``init_app``, so a mistake fails at start-up naming its key.
+
+Every key, with its default:
+
+- ``GENRO_STORAGE_MOUNTS`` (``[]``): the mounts, a list of dicts or the path of a YAML,
+  JSON or TOML file (see :meth:`genro_storage.StorageManager.configure`).
+- ``GENRO_STORAGE_URL_SECRET`` (``None``): the key signing URLs of local and memory mounts;
+  when None, one derived from ``SECRET_KEY`` (never ``SECRET_KEY`` itself, so a leaked URL
+  key is not the session key). With neither, ``node.url()`` on those mounts raises.
+- ``GENRO_STORAGE_BASE_URL`` (``'/files/'``): where the blueprint is registered; signed URLs
+  point there.
+- ``GENRO_STORAGE_PUBLIC_MOUNTS`` (``[]``): mounts the blueprint serves without a signature
+  or an ``authorize`` check.
+- ``GENRO_STORAGE_SERVE`` (``{}``): serving options
+  (:class:`genro_storage.http.ServeOptions`: ``MAX_AGE``, ``ACTIVE_CONTENT``...).
+- ``GENRO_STORAGE_OFFLOAD`` (``{}``): per mount, who sends the bytes once access is granted:
+  ``{"uploads": "x-accel-redirect", "s3": "redirect"}`` (see
+  :class:`genro_storage.http.Offload`). Flask's own ``USE_X_SENDFILE`` offloads every other
+  local mount with ``X-Sendfile``, as ``send_file`` does.
+- ``GENRO_STORAGE_MAX_UPLOAD_SIZE`` (``None``): the largest upload request body, in bytes
+  (None: only Flask's ``MAX_CONTENT_LENGTH`` applies).
+- ``GENRO_STORAGE_UPLOAD_TYPES`` (``{}``): per mount, the media types uploads may have, as
+  guessed from the file name: ``{"avatars": ["image/*"], "docs": ["application/pdf"]}``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from genro_storage import StorageConfigError, StorageManager
+from genro_storage.http import Offload, ServeOptions, offloads
+from genro_storage.signing import signing_key
+
+__all__ = ["PREFIX", "DEFAULTS", "AppState", "build_state", "derive_url_secret"]
+
+PREFIX = "GENRO_STORAGE_"
+
+#: Every key this extension reads (without the prefix), with its default.
+DEFAULTS: dict[str, Any] = {
+    "MOUNTS": [],
+    "URL_SECRET": None,
+    "BASE_URL": "/files/",
+    "PUBLIC_MOUNTS": [],
+    "SERVE": {},
+    "OFFLOAD": {},
+    "MAX_UPLOAD_SIZE": None,
+    "UPLOAD_TYPES": {},
+}
+
+#: Offloads every local mount with no offload of its own when ``USE_X_SENDFILE`` is on.
+X_SENDFILE = Offload("x-sendfile")
+
+
+@dataclass
+class AppState:
+    """What one app's configuration built: kept in ``app.extensions['genro_storage']``."""
+
+    extension: Any
+    storage: StorageManager
+    options: ServeOptions
+    base_url: str
+    public: frozenset[str]
+    offload: dict[str, Offload]
+    max_upload_size: int | None
+    upload_types: dict[str, tuple[str, ...]]
+    #: Per registered blueprint (its full name): what it serves, built at registration.
+    routes: dict[str, Any] = field(default_factory=dict)
+
+
+def _key(name: str) -> str:
+    return PREFIX + name
+
+
+def _check_known(config: Mapping[str, Any]) -> None:
+    """A ``GENRO_STORAGE_`` key this extension does not read is a typo: say which."""
+    known = [_key(name) for name in DEFAULTS]
+    for key in config:
+        if isinstance(key, str) and key.startswith(PREFIX) and key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+            raise StorageConfigError(f"unknown config key {key!r}{hint}")
+
+
+def _mount_names(storage: StorageManager, value: Any, key: str) -> frozenset[str]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise StorageConfigError(f"must be a list of mount names, not {value!r}", key=_key(key))
+    names = frozenset(value)
+    for name in names:
+        if name not in storage.mounts:
+            known = ", ".join(sorted(storage.mounts)) or "none configured"
+            raise StorageConfigError(f"names {name!r}, which is not a mount (mounts: {known})", key=_key(key))
+    return names
+
+
+def derive_url_secret(secret_key: str | bytes) -> str:
+    """The URL signing key derived from Flask's ``SECRET_KEY`` (the same derivation as the
+    Django adapter's): an HMAC of a fixed label, so the session key itself never signs URLs."""
+    key = secret_key.encode() if isinstance(secret_key, str) else bytes(secret_key)
+    return hmac.new(key, b"genro-storage: signed file URLs", hashlib.sha256).hexdigest()
+
+
+def _url_secret(config: Mapping[str, Any]) -> str | bytes | None:
+    secret = config[_key("URL_SECRET")]
+    if secret is None:
+        secret_key = config.get("SECRET_KEY")
+        return derive_url_secret(secret_key) if secret_key else None
+    try:
+        signing_key(secret)
+    except (TypeError, ValueError) as exc:
+        raise StorageConfigError(str(exc), key=_key("URL_SECRET")) from None
+    return secret
+
+
+def _upload_types(storage: StorageManager, value: Any) -> dict[str, tuple[str, ...]]:
+    key = _key("UPLOAD_TYPES")
+    if not isinstance(value, Mapping):
+        raise StorageConfigError(f"must be a dict of mount: [media types], not {type(value).__name__}", key=key)
+    types = {}
+    for mount, patterns in value.items():
+        _mount_names(storage, [mount], "UPLOAD_TYPES")
+        if isinstance(patterns, str) or not isinstance(patterns, Iterable):
+            raise StorageConfigError(f"{mount!r}: must be a list of media types like 'image/*'", key=key)
+        patterns = tuple(patterns)
+        for pattern in patterns:
+            if not isinstance(pattern, str) or pattern.count("/") != 1 or pattern.startswith("*"):
+                raise StorageConfigError(f"{mount!r}: {pattern!r} is not a media type like 'image/png'", key=key)
+        types[mount] = tuple(pattern.lower() for pattern in patterns)
+    return types
+
+
+def _max_upload_size(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise StorageConfigError(
+            f"must be a number of bytes (at least 1) or None, not {value!r}", key=_key("MAX_UPLOAD_SIZE")
+        )
+    return value
+
+
+def build_state(extension: Any, config: dict[str, Any]) -> AppState:
+    """Set the defaults in ``config`` (``setdefault``), check every key, build the manager."""
+    for name, default in DEFAULTS.items():
+        config.setdefault(_key(name), default.copy() if isinstance(default, (list, dict)) else default)
+    _check_known(config)
+    storage = StorageManager()
+    try:
+        storage.configure(config[_key("MOUNTS")])
+    except StorageConfigError as exc:
+        raise StorageConfigError(f"{_key('MOUNTS')}: {exc}") from None
+    base_url = config[_key("BASE_URL")]
+    if not isinstance(base_url, str) or not base_url:
+        raise StorageConfigError(f"must be the blueprint's URL, like '/files/', not {base_url!r}", key=_key("BASE_URL"))
+    if not base_url.endswith("/"):
+        base_url += "/"
+    secret = _url_secret(config)
+    if secret is not None:
+        storage.configure_urls(secret, base_url)
+    options = ServeOptions.from_mapping(config[_key("SERVE")], source=_key("SERVE"))  # its errors name the key
+    try:
+        offload = offloads(storage, config[_key("OFFLOAD")])
+    except StorageConfigError as exc:
+        raise StorageConfigError(f"{_key('OFFLOAD')}: {exc}") from None
+    return AppState(
+        extension=extension,
+        storage=storage,
+        options=options,
+        base_url=base_url,
+        public=_mount_names(storage, config[_key("PUBLIC_MOUNTS")], "PUBLIC_MOUNTS"),
+        offload=offload,
+        max_upload_size=_max_upload_size(config[_key("MAX_UPLOAD_SIZE")]),
+        upload_types=_upload_types(storage, config[_key("UPLOAD_TYPES")]),
+    )
