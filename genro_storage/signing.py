@@ -57,6 +57,13 @@ def signing_key(secret: object) -> bytes:
     return key
 
 
+def derive_secret(secret_key: str | bytes) -> str:
+    """A URL signing key derived from a framework's ``SECRET_KEY``: an HMAC of a fixed
+    label, so the session key itself never signs URLs (and a leaked URL key is not it)."""
+    key = secret_key.encode() if isinstance(secret_key, str) else bytes(secret_key)
+    return hmac.new(key, b"genro-storage: signed file URLs", hashlib.sha256).hexdigest()
+
+
 class URLSigner:
     """Signs and verifies download URLs under ``base_url`` (where the serving app is mounted)."""
 

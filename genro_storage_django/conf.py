@@ -7,8 +7,6 @@ depends on changes (``setting_changed``), so ``override_settings`` in tests just
 from __future__ import annotations
 
 import difflib
-import hashlib
-import hmac
 import threading
 from typing import Any
 
@@ -20,6 +18,7 @@ from django.utils.module_loading import import_string
 
 from genro_storage import StorageManager
 from genro_storage.http import ServeOptions, ServeRoute
+from genro_storage.signing import derive_secret
 
 __all__ = ["DEFAULTS", "genro_settings", "storage_manager", "serve_route", "authorize", "url_secret", "reset"]
 
@@ -78,8 +77,7 @@ def url_secret(config: dict[str, Any] | None = None) -> str | bytes:
         raise ImproperlyConfigured(
             "GENRO_STORAGE['URL_SECRET'] is not set, and there is no SECRET_KEY to derive it from"
         )
-    key = secret_key.encode() if isinstance(secret_key, str) else bytes(secret_key)
-    return hmac.new(key, b"genro-storage: signed file URLs", hashlib.sha256).hexdigest()
+    return derive_secret(secret_key)
 
 
 def serve_options(config: dict[str, Any] | None = None) -> ServeOptions:

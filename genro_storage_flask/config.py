@@ -27,17 +27,15 @@ Every key, with its default:
 from __future__ import annotations
 
 import difflib
-import hashlib
-import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from genro_storage import StorageConfigError, StorageManager
 from genro_storage.http import Offload, ServeOptions, offloads
-from genro_storage.signing import signing_key
+from genro_storage.signing import derive_secret, signing_key
 
-__all__ = ["PREFIX", "DEFAULTS", "AppState", "build_state", "derive_url_secret"]
+__all__ = ["PREFIX", "DEFAULTS", "AppState", "build_state"]
 
 PREFIX = "GENRO_STORAGE_"
 
@@ -98,18 +96,11 @@ def _mount_names(storage: StorageManager, value: Any, key: str) -> frozenset[str
     return names
 
 
-def derive_url_secret(secret_key: str | bytes) -> str:
-    """The URL signing key derived from Flask's ``SECRET_KEY`` (the same derivation as the
-    Django adapter's): an HMAC of a fixed label, so the session key itself never signs URLs."""
-    key = secret_key.encode() if isinstance(secret_key, str) else bytes(secret_key)
-    return hmac.new(key, b"genro-storage: signed file URLs", hashlib.sha256).hexdigest()
-
-
 def _url_secret(config: Mapping[str, Any]) -> str | bytes | None:
     secret = config[_key("URL_SECRET")]
     if secret is None:
         secret_key = config.get("SECRET_KEY")
-        return derive_url_secret(secret_key) if secret_key else None
+        return derive_secret(secret_key) if secret_key else None
     try:
         signing_key(secret)
     except (TypeError, ValueError) as exc:

@@ -9,8 +9,8 @@ from flask import Flask
 from flask_helpers import SECRET_KEY, new_app
 
 from genro_storage import MountNotFoundError, StorageConfigError, StorageManager
+from genro_storage.signing import derive_secret as derive_url_secret
 from genro_storage_flask import GenroStorage
-from genro_storage_flask.config import derive_url_secret
 
 
 def test_init_app_sets_every_default_and_builds_the_mounts(tmp_path):
