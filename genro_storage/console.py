@@ -29,6 +29,8 @@ __all__ = [
     "copy_options",
     "transfer_options",
     "parse_node",
+    "parse_destination",
+    "removals",
     "ProgressBar",
     "run_transfer",
     "listing_records",
@@ -171,6 +173,35 @@ def parse_node(storage: StorageManager, text: str) -> StorageNode:
         return storage.node(text)
     except ValueError as exc:
         raise ValueError(f"{text!r}: {exc}") from None
+
+
+def parse_destination(storage: StorageManager, text: str, src: StorageNode) -> StorageNode:
+    """Where copying ``src`` to ``text`` writes: ``MOUNT:FOLDER/`` (a trailing slash)
+    means into that folder under the source's name, as ``cp`` does."""
+    dest = parse_node(storage, text)
+    if text.endswith("/") and src.basename:
+        return dest.child(src.basename)
+    return dest
+
+
+def removals(nodes: Iterable[StorageNode], *, recursive: bool = False, force: bool = False) -> list[StorageNode]:
+    """The nodes ``rm`` deletes, after checking every one (so either all go or none):
+    never a mount's root, never without delete permission, a folder only when
+    ``recursive``, a missing file only when ``force`` (then left out). ValueError or the
+    mount's permission error, in one line, otherwise."""
+    doomed = []
+    for node in nodes:
+        if not node.path:
+            raise ValueError(f"{node.fullpath}: refusing to delete the root of a mount")
+        node.mount.require_delete(node.path)
+        if not node.exists:
+            if force:
+                continue
+            raise ValueError(f"{node.fullpath}: No such file or directory")
+        if node.isdir and not recursive:
+            raise ValueError(f"{node.fullpath}: is a folder; pass -r to delete it and everything in it")
+        doomed.append(node)
+    return doomed
 
 
 class ProgressBar:

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from ..console import info_lines, info_record, listing_lines, listing_records, to_json
+from ..console import info_lines, info_record, listing_lines, listing_records, removals, to_json
 from ..errors import StorageConfigError
 from ..node import StorageNode
 from .context import BASE_URL_ENV, SECRET_ENV, Duration, NodeArg, one_line, reports_errors, session
@@ -109,18 +109,10 @@ def rm(targets: tuple[StorageNode, ...], recursive: bool, force: bool) -> None:
     """Delete files (and, with -r, folders). Every path is checked first: if one cannot
     be deleted (a folder without -r, a missing file, a mount without 'delete'
     permission), nothing is."""
-    doomed = []
-    for node in targets:
-        if not node.path:
-            raise click.ClickException(f"{node.fullpath}: refusing to delete the root of a mount")
-        node.mount.require_delete(node.path)
-        if not node.exists:
-            if force:
-                continue
-            raise click.ClickException(f"{node.fullpath}: No such file or directory")
-        if node.isdir and not recursive:
-            raise click.ClickException(f"{node.fullpath}: is a folder; pass -r to delete it and everything in it")
-        doomed.append(node)
+    try:
+        doomed = removals(targets, recursive=recursive, force=force)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     for node in doomed:
         node.delete()
 
