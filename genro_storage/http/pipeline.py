@@ -242,6 +242,29 @@ def _entries(node: StorageNode) -> list[dict[str, Any]]:
     return entries
 
 
+def _prefers_json(accept: str | None) -> bool:
+    """Whether ``Accept`` ranks ``application/json`` above ``text/html`` (RFC 9110 12.5.1:
+    ``q=0`` refuses a type; the more specific range wins for each)."""
+    if not accept:
+        return False
+    json_q = html_q = 0.0
+    for item in accept.lower().split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media == "application/json":
+            json_q = q
+        elif media == "text/html":
+            html_q = q
+    return json_q > 0 and json_q > html_q
+
+
 def listing_response(node: StorageNode, base_url: str, method: str = "GET", accept: str | None = None) -> Response:
     """A folder's listing under ``base_url``: JSON when ``accept`` asks for
     ``application/json``, else a small HTML page; never cached without revalidation."""
@@ -252,7 +275,7 @@ def listing_response(node: StorageNode, base_url: str, method: str = "GET", acce
     folder = base_url + quote(node.mount_name) + "/" + (quote(node.path) + "/" if node.path else "")
     for entry in entries:
         entry["url"] = folder + quote(entry["name"]) + ("/" if entry["type"] == "directory" else "")
-    if accept and "application/json" in accept.lower():
+    if _prefers_json(accept):
         body = json.dumps({"path": node.fullpath, "entries": entries}, ensure_ascii=False).encode()
         ctype = "application/json"
     else:
