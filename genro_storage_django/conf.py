@@ -20,7 +20,16 @@ from genro_storage import StorageManager
 from genro_storage.http import ServeOptions, ServeRoute
 from genro_storage.signing import derive_secret
 
-__all__ = ["DEFAULTS", "genro_settings", "storage_manager", "serve_route", "authorize", "url_secret", "reset"]
+__all__ = [
+    "DEFAULTS",
+    "genro_settings",
+    "storage_manager",
+    "serve_route",
+    "serving",
+    "authorize",
+    "url_secret",
+    "reset",
+]
 
 #: Every key ``GENRO_STORAGE`` may hold, with its default.
 DEFAULTS: dict[str, Any] = {
@@ -51,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
 _lock = threading.Lock()
 _manager: StorageManager | None = None
 _route: ServeRoute | None = None
+_serving: tuple[ServeRoute, Any] | None = None
 
 
 def genro_settings() -> dict[str, Any]:
@@ -128,6 +138,18 @@ def serve_route() -> ServeRoute:
     return route
 
 
+def serving() -> tuple[ServeRoute, Any]:
+    """The serve view's route and ``AUTHORIZE`` callable (or None), looked up once."""
+    global _serving
+    found = _serving
+    if found is None:
+        found = (serve_route(), authorize())
+        with _lock:
+            if _route is found[0]:
+                _serving = found
+    return found
+
+
 def authorize(config: dict[str, Any] | None = None) -> Any:
     """``AUTHORIZE`` as a callable (imported when given as a dotted path), or None."""
     config = config if config is not None else genro_settings()
@@ -146,10 +168,11 @@ def authorize(config: dict[str, Any] | None = None) -> Any:
 
 def reset() -> None:
     """Forget the manager: the next use builds one from the settings as they are then."""
-    global _manager, _route
+    global _manager, _route, _serving
     with _lock:
         _manager = None
         _route = None
+        _serving = None
 
 
 @receiver(setting_changed)

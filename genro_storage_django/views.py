@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.views.decorators.http import require_safe
 
-from genro_storage.http import Response, ServeOptions, Target
+from genro_storage.http import EnvironHeaders, Response, ServeOptions, Target
 
 from . import conf
 from .responses import to_django
@@ -39,12 +39,13 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     """``GET``/``HEAD`` of the file at ``<mount>/<path>``: public mounts as they are, others
     with a valid signed URL from ``storage.url()`` / ``node.url()`` or when ``AUTHORIZE``
     (``callable(request, node)``) says yes."""
-    route = conf.serve_route()
-    check = conf.authorize()
-    found = route.resolve(path, request.META.get("QUERY_STRING", ""), authorize=check and partial(check, request))
+    route, check = conf.serving()
+    meta = request.META
+    found = route.resolve(path, meta.get("QUERY_STRING", ""), authorize=check and partial(check, request))
     if isinstance(found, Response):
         return _answer(found, request, path)
-    return _answer(route.respond(found, request.method, request.headers), request, path)
+    # META holds the request's headers under both handlers: no HttpHeaders built per request.
+    return _answer(route.respond(found, request.method, EnvironHeaders(meta)), request, path)
 
 
 def serve_node(request: HttpRequest, node: StorageNode, **options: Any) -> HttpResponseBase:
@@ -54,6 +55,6 @@ def serve_node(request: HttpRequest, node: StorageNode, **options: Any) -> HttpR
     route = conf.serve_route()
     method = request.method if request.method in ("GET", "HEAD") else "GET"
     response = route.respond(
-        Target(node, signed=False), method, request.headers, ServeOptions.build(route.options, **options)
+        Target(node, signed=False), method, EnvironHeaders(request.META), ServeOptions.build(route.options, **options)
     )
     return _answer(response, request, node.fullpath)

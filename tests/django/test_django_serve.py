@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.core import checks
 from django.test import AsyncClient, Client
 from django.test.utils import override_settings
@@ -207,3 +208,23 @@ def test_base_url_must_match_the_urls_include(site):
         assert [e.id for e in found] == ["genro_storage.W001"]  # mount 'a' gets serve-view URLs
     with override_settings(GENRO_STORAGE={**site, "AUTHORIZE": "no.such.callable"}):
         assert [e.id for e in checks.run_checks(tags=["genro_storage"])] == ["genro_storage.E010"]
+
+
+def test_the_middleware_answers_first_and_leaves_the_rest_to_the_view(site):
+    middleware = ["genro_storage_django.middleware.ServeMiddleware", *settings.MIDDLEWARE]
+    client = Client()
+    with override_settings(MIDDLEWARE=middleware, ROOT_URLCONF="testapp.urls_views"):
+        # No serve view in this URLconf: what the middleware answers, it answered alone.
+        whole = client.get("/files/pub/dir/big.bin", HTTP_RANGE="bytes=5-9")
+        assert whole.status_code == 206 and content(whole) == BIG[5:10]
+        signed = storage_manager().url_signer("priv").url("priv", "dir/big.bin", 60)
+        assert content(client.get(signed)) == BIG
+        assert client.get("/files/priv/dir/big.bin").status_code == 404  # left to the (missing) view
+        assert client.get("/files/pub/dir/none.bin").status_code == 404
+    with override_settings(MIDDLEWARE=middleware):
+        assert client.get("/files/priv/dir/big.bin").status_code == 403  # the view refuses it
+        ALLOWED.append("page.html")
+        assert client.get("/files/priv/page.html").status_code == 200  # the view's AUTHORIZE
+        assert client.post("/files/pub/page.html").status_code == 405
+        cached = client.get("/files/pub/page.html", HTTP_IF_NONE_MATCH=client.get("/files/pub/page.html")["ETag"])
+        assert cached.status_code == 304
