@@ -309,3 +309,17 @@ def test_last_modified_and_mimetype_options(storage):
     response = respond(storage.node("pub:a.txt"), "GET", {}, last_modified=784111777, mimetype="text/x-note")
     assert response.header("Last-Modified") == "Sun, 06 Nov 1994 08:49:37 GMT"
     assert response.header("Content-Type") == "text/x-note; charset=utf-8"
+
+
+def test_files_of_private_mounts_are_never_kept_by_shared_caches(storage):
+    route = ServeRoute(storage, public=["pub"], options=ServeOptions(max_age=60))
+    public = route.respond(route.resolve("pub/a.txt"), "GET", {})
+    assert public.header("Cache-Control") == "public, max-age=60"
+    signed = storage.url_signer("priv").query("priv", "secret.txt", 60)
+    private = route.respond(route.resolve("priv/secret.txt", signed), "GET", {})
+    assert private.status == 200 and private.header("Cache-Control") == "private, max-age=60"
+    other = route.respond(route.resolve("priv/secret.txt", signed), "GET", {}, ServeOptions(max_age=5, immutable=True))
+    assert other.header("Cache-Control") == "private, max-age=5, immutable"
+    revalidated = ServeRoute(storage, public=["pub"]).respond(route.resolve("priv/secret.txt", signed), "GET", {})
+    assert revalidated.header("Cache-Control") == "private, no-cache"
+    assert ServeOptions(private=True, max_age=1).private and ServeOptions.build(private=True).private

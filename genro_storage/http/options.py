@@ -71,7 +71,8 @@ class ServeOptions:
     Range (False: always a plain 200); ``etag``: send an ETag; ``last_modified``: a
     Last-Modified to send instead of the file's (seconds or an aware datetime);
     ``max_age``: seconds a cache may reuse the answer (None or 0: ``no-cache``, always
-    revalidated); ``immutable``: add ``immutable`` to Cache-Control; ``max_ranges``:
+    revalidated); ``immutable``: add ``immutable`` to Cache-Control; ``private``: only
+    the browser may keep it, never a shared cache (files of non-public mounts); ``max_ranges``:
     more ranges than this get the whole file; ``nosniff``: send
     ``X-Content-Type-Options: nosniff``; ``active_content``: see :data:`ACTIVE_CONTENT`.
     """
@@ -84,6 +85,7 @@ class ServeOptions:
     last_modified: float | _dt.datetime | None = None
     max_age: int | None = None
     immutable: bool = False
+    private: bool = False
     max_ranges: int = MAX_RANGES
     nosniff: bool = True
     active_content: str = "sandbox"
@@ -92,7 +94,7 @@ class ServeOptions:
     token: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("as_attachment", "conditional", "etag", "immutable", "nosniff"):
+        for name in ("as_attachment", "conditional", "etag", "immutable", "private", "nosniff"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"serve option {name!r} must be True or False, not {getattr(self, name)!r}")
         for name in ("mimetype", "download_name"):
@@ -128,7 +130,7 @@ class ServeOptions:
             raise ValueError(
                 f"serve option 'last_modified' must be a time from 1970 to 9999, not {self.last_modified!r}"
             )
-        key = (self.mimetype, self.etag, self.last_modified, self.max_age, self.immutable, self.nosniff)
+        key = (self.mimetype, self.etag, self.last_modified, self.max_age, self.immutable, self.private, self.nosniff)
         token = _TOKENS.get(key)
         if token is None:
             # Bounded: past that many distinct sets (a per-call last_modified...), the key itself.

@@ -18,6 +18,7 @@ import json
 import os
 import stat
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
@@ -126,6 +127,7 @@ class ServeRoute:
         self.listing = listing
         self.base_url = base_url
         self.options = options if options is not None else ServeOptions()
+        self._private = replace(self.options, private=True)
         self.offload = offloads(storage, offload)
         served = self.mounts if self.mounts is not None else frozenset(storage.mounts)
         if self.public is not None and not served <= self.public:
@@ -183,11 +185,15 @@ class ServeRoute:
             return empty_response(405, [NOT_ALLOWED])
         node = target.node
         headers = request_headers(headers)
+        options = options or self.options
+        if not options.private and not self.is_public(node.mount_name):
+            # Signed or authorised: the browser that asked may keep it, no shared cache.
+            options = self._private if options is self.options else replace(options, private=True)
         offload = self.offload.get(node.mount_name)
         if offload is not None:
-            response = offload.respond(node, method, headers, options or self.options)
+            response = offload.respond(node, method, headers, options)
         else:
-            response = respond(node, method, headers, options or self.options)
+            response = respond(node, method, headers, options)
         if response.status != 403 or not self.listing:
             return response
         try:

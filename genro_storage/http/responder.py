@@ -492,7 +492,7 @@ def _representation(node: StorageNode, info: dict[str, Any], options: ServeOptio
         quote_etag(node.etag_for(info), weak=bool(info.get("etag_weak"))) if options.etag else None,
         int(mtime) if mtime is not None else None,
         content_type_for(options.mimetype or node.mimetype),
-        _cache_control(options.max_age, options.immutable),
+        _cache_control(options.max_age, options.immutable, options.private),
         options.nosniff,
     )
     if len(cache) >= REPRESENTATIONS_MAX:
@@ -501,11 +501,12 @@ def _representation(node: StorageNode, info: dict[str, Any], options: ServeOptio
     return rep
 
 
-def _cache_control(max_age: int | None, immutable: bool) -> tuple[str, str]:
+def _cache_control(max_age: int | None, immutable: bool, private: bool = False) -> tuple[str, str]:
     if max_age is None or max_age <= 0:
         # Revalidate on each use: cheap with ETag/Last-Modified, and never stale.
-        return ("Cache-Control", "no-cache")
-    return ("Cache-Control", f"public, max-age={int(max_age)}{', immutable' if immutable else ''}")
+        return ("Cache-Control", "private, no-cache" if private else "no-cache")
+    scope = "private" if private else "public"
+    return ("Cache-Control", f"{scope}, max-age={int(max_age)}{', immutable' if immutable else ''}")
 
 
 def evaluate_preconditions(method: str, headers: Any, tag: str | None, last_modified: int | None) -> int | None:
