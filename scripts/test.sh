@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 . scripts/_debian.sh
 # nginx runs in front of the Django test site for the X-Accel-Redirect offload test.
 debian_install nginx
+# Debian's chromium (driven by Playwright), ffmpeg and ImageMagick for the example apps' browser tests.
+. scripts/_browser.sh
 # Azure's emulator, azurite, comes from npm (the GCS emulator and moto are in the venv).
 if [ ! -x .cache/azurite/node_modules/.bin/azurite-blob ]; then
     npm install --no-audit --no-fund --silent --prefix .cache/azurite azurite@3

@@ -1,0 +1,1 @@
+"""The example site's app: photos with thumbnails, documents, the sample video."""
