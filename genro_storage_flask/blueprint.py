@@ -8,47 +8,22 @@ kept in that app's state, so one blueprint object can serve two apps, each its o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from collections.abc import Iterable
+from dataclasses import replace
 
 import flask
 from flask import Blueprint, abort, redirect, request
 from flask.blueprints import BlueprintSetupState
 
 from genro_storage import StorageError, StorageNode
-from genro_storage.http import Response, ServeRoute, listing_response, status_for
+from genro_storage.http import Response, listing_response, status_for
 
-from .config import PREFIX
 from .extension import app_state
-from .helpers import flask_response, respond_for
+from .helpers import default_max_age, serve_options
+from .responses import flask_response, respond_for
+from .routes import Authorize, BlueprintRoute, check_authorized, current_route, register
 
-__all__ = ["storage_blueprint", "Authorize", "BlueprintRoute", "current_route", "check_authorized"]
-
-#: ``authorize(node, action) -> bool``, ``action`` one of 'read', 'list', 'write'.
-Authorize = Callable[[StorageNode, str], bool]
-
-
-@dataclass(frozen=True)
-class BlueprintRoute:
-    """What one registration of the blueprint serves on one app."""
-
-    route: ServeRoute
-    prefix: str
-    listing: bool
-    uploads: frozenset[str]
-    authorize: Authorize | None
-
-
-def current_route() -> BlueprintRoute:
-    """What the registration handling the current request serves."""
-    return app_state().routes[request.blueprint]
-
-
-def check_authorized(route: BlueprintRoute, node: StorageNode, action: str) -> None:
-    """``abort(403)`` unless the blueprint's ``authorize`` allows ``action`` on ``node``."""
-    if route.authorize is None or not route.authorize(node, action):
-        abort(403)
+__all__ = ["storage_blueprint"]
 
 
 def storage_blueprint(
@@ -66,7 +41,8 @@ def storage_blueprint(
     ``mounts``: those reachable (None: all). Files of ``GENRO_STORAGE_PUBLIC_MOUNTS`` are
     served to anyone; the others need a valid signed URL from ``node.url()`` or
     ``authorize(node, 'read')``. ``listing``: a folder URL (ending in ``/``) answers its
-    entries, JSON for ``Accept: application/json``, else a small HTML page (``'list'``).
+    entries, JSON for ``Accept: application/json``, else a small HTML page; with
+    ``authorize``, ``authorize(node, 'list')`` is asked for every listing, public mounts too.
     ``upload``: True (every served mount) or the mounts taking a multipart POST to a folder
     URL or a PUT of a raw body to a file URL (``'write'``, asked for every upload: it needs
     ``authorize``); see :mod:`genro_storage_flask.uploads`.
@@ -91,7 +67,7 @@ def storage_blueprint(
     prefix_given = url_prefix is not None
 
     def setup(state: BlueprintSetupState) -> None:
-        _register(state, prefix_given, served, listing, uploads, authorize)
+        register(state, prefix_given, served, listing, uploads, authorize)
 
     bp.record(setup)
     bp.add_url_rule("/<mount>/", "serve", serve, defaults={"path": ""})
@@ -108,47 +84,6 @@ def _names(value: Iterable[str], argument: str) -> frozenset[str]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise TypeError(f"{argument} must be a list of mount names, not {value!r}")
     return frozenset(value)
-
-
-def _register(
-    setup: BlueprintSetupState,
-    prefix_given: bool,
-    served: frozenset[str] | None,
-    listing: bool,
-    uploads: bool | frozenset[str],
-    authorize: Authorize | None,
-) -> None:
-    """Check what this registration serves against the app's config, and keep it."""
-    app = setup.app
-    try:
-        state = app_state(app)
-    except RuntimeError:
-        raise RuntimeError(
-            f"register the storage blueprint after GenroStorage.init_app(app) on app {app.name!r}: "
-            "its mounts come from the app's config"
-        ) from None
-    if not prefix_given and "url_prefix" not in setup.options:
-        setup.url_prefix = urlsplit(state.base_url).path.rstrip("/")
-    prefix = (setup.url_prefix or "").rstrip("/")
-    public = state.public if served is None else state.public & served
-    try:
-        route = ServeRoute(state.storage, mounts=served, public=public, base_url=prefix + "/", options=state.options)
-    except ValueError as exc:
-        if "secret" not in str(exc):
-            raise
-        raise RuntimeError(
-            "the storage blueprint serves mounts not in GENRO_STORAGE_PUBLIC_MOUNTS, which need signed URLs: "
-            "set SECRET_KEY or GENRO_STORAGE_URL_SECRET"
-        ) from None
-    reachable = frozenset(state.storage.mounts) if served is None else served
-    if not reachable <= public and not urlsplit(state.base_url).path.endswith(prefix + "/"):
-        raise RuntimeError(
-            f"the storage blueprint is registered at {prefix + '/'!r} but {PREFIX}BASE_URL is {state.base_url!r}: "
-            f"signed URLs from node.url() would point elsewhere; set {PREFIX}BASE_URL to {prefix + '/'!r}"
-        )
-    upload_mounts = reachable if uploads is True else (uploads or frozenset())
-    full_name = f"{setup.name_prefix}.{setup.name}".lstrip(".")
-    state.routes[full_name] = BlueprintRoute(route, prefix, listing, frozenset(upload_mounts), authorize)
 
 
 def serve(mount: str, path: str) -> flask.Response:
@@ -168,17 +103,21 @@ def serve(mount: str, path: str) -> flask.Response:
         return flask_response(found)
     node = found.node
     if path == "" or path.endswith("/"):
-        return _listing(route, node, bool(asked))
+        return _listing(route, node)
     if asked:
         check_authorized(route, node, "read")
-    response = respond_for(state, node, route.route.options)
+    max_age = default_max_age(state, node)
+    options = serve_options(state, (("max_age", max_age),)) if max_age is not None else state.options
+    if not route.route.is_public(node.mount_name):
+        options = replace(options, private=True)  # signed or authorised: no shared cache keeps it
+    response = respond_for(state, node, options)
     if response.status == 403 and route.listing and _is_folder(node):
         response.close()
         # A folder's URL ends in '/', as its listing's links do: relative links then work.
         target = request.script_root + request.path + "/"
         query = request.query_string.decode("latin-1")
         return redirect(target + ("?" + query if query else ""), 308)
-    return flask_response(response)
+    return flask_response(response, options)
 
 
 def _is_folder(node: StorageNode) -> bool:
@@ -188,12 +127,12 @@ def _is_folder(node: StorageNode) -> bool:
         abort(status_for(exc))
 
 
-def _listing(route: BlueprintRoute, node: StorageNode, needs_check: bool) -> flask.Response:
+def _listing(route: BlueprintRoute, node: StorageNode) -> flask.Response:
     if not route.listing:
         abort(403)
     if not _is_folder(node):
         abort(404)  # 'file.txt/' names no folder
-    if needs_check:
+    if route.authorize is not None:
         check_authorized(route, node, "list")
     base = request.script_root + route.prefix + "/"
     return flask_response(listing_response(node, base, request.method, request.headers.get("Accept")))

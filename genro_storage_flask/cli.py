@@ -22,7 +22,9 @@ from genro_storage.console import (
     info_record,
     listing_lines,
     listing_records,
+    parse_destination,
     parse_node,
+    removals,
     run_transfer,
     to_json,
 )
@@ -64,11 +66,9 @@ def ls(target: str, long_: bool, recursive: bool, as_json: bool) -> None:
     node = _node(target)
     with _failures():
         records = list(listing_records(node, recursive=recursive))
-    if as_json:
-        click.echo(to_json(records))
-        return
-    for line in listing_lines(records, long=long_, relative_to=node.path):
-        click.echo(line)
+    output = to_json(records) if as_json else "\n".join(listing_lines(records, long=long_, relative_to=node.path))
+    if output:
+        click.echo(output)
 
 
 @storage_commands.command("cp")
@@ -77,10 +77,9 @@ def ls(target: str, long_: bool, recursive: bool, as_json: bool) -> None:
 @_with_copy_options
 def cp(source: str, dest: str, **values: Any) -> None:
     """Copy a file or folder to another place, on any mount (DEST ending in '/': into it)."""
-    src, target = _node(source), _node(dest)
-    if dest.endswith("/") and src.basename:
-        target = target.child(src.basename)
+    src = _node(source)
     with _failures():
+        target = parse_destination(app_state().storage, dest, src)
         report = run_transfer(src, target, values, stream=sys.stderr)
     click.echo(str(report))
     for path, exc in report.failed:
@@ -90,17 +89,18 @@ def cp(source: str, dest: str, **values: Any) -> None:
 
 
 @storage_commands.command("rm")
-@click.argument("target", metavar="MOUNT:PATH")
-@click.option("-r", "--recursive", is_flag=True, help="remove a folder with everything in it")
-def rm(target: str, recursive: bool) -> None:
-    """Delete a file (a folder with -r)."""
-    node = _node(target)
+@click.argument("targets", metavar="MOUNT:PATH...", nargs=-1, required=True)
+@click.option("-r", "--recursive", is_flag=True, help="remove folders with everything in them")
+@click.option("-f", "--force", is_flag=True, help="no error for a path that does not exist")
+def rm(targets: tuple[str, ...], recursive: bool, force: bool) -> None:
+    """Delete files (folders with -r). Every path is checked first: if one cannot be
+    deleted (a folder without -r, a missing file, a mount's root, a mount without delete
+    permission), none is."""
+    nodes = [_node(target) for target in targets]
     with _failures():
-        info = node.info()
-        if info["type"] == "directory" and not recursive:
-            raise ValueError(f"{node.fullpath} is a folder: use -r to remove it with everything in it")
-        node.delete()
-    click.echo(f"removed {node.fullpath}")
+        for node in removals(nodes, recursive=recursive, force=force):
+            node.delete()
+            click.echo(f"removed {node.fullpath}")
 
 
 @storage_commands.command("info")
@@ -108,14 +108,9 @@ def rm(target: str, recursive: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="as JSON")
 def info(target: str, as_json: bool) -> None:
     """Show a file's or folder's metadata."""
-    node = _node(target)
     with _failures():
-        record = info_record(node)
-    if as_json:
-        click.echo(to_json(record))
-        return
-    for line in info_lines(record):
-        click.echo(line)
+        record = info_record(_node(target))
+    click.echo(to_json(record) if as_json else "\n".join(info_lines(record)))
 
 
 @storage_commands.command("url")

@@ -9,7 +9,7 @@ Every key, with its default:
   when None, one derived from ``SECRET_KEY`` (never ``SECRET_KEY`` itself, so a leaked URL
   key is not the session key). With neither, ``node.url()`` on those mounts raises.
 - ``GENRO_STORAGE_BASE_URL`` (``'/files/'``): where the blueprint is registered; signed URLs
-  point there.
+  point there. A path starting with ``/``, or an absolute ``http(s)://`` URL.
 - ``GENRO_STORAGE_PUBLIC_MOUNTS`` (``[]``): mounts the blueprint serves without a signature
   or an ``authorize`` check.
 - ``GENRO_STORAGE_SERVE`` (``{}``): serving options
@@ -21,15 +21,21 @@ Every key, with its default:
 - ``GENRO_STORAGE_MAX_UPLOAD_SIZE`` (``None``): the largest upload request body, in bytes
   (None: only Flask's ``MAX_CONTENT_LENGTH`` applies).
 - ``GENRO_STORAGE_UPLOAD_TYPES`` (``{}``): per mount, the media types uploads may have, as
-  guessed from the file name: ``{"avatars": ["image/*"], "docs": ["application/pdf"]}``.
+  guessed from the file name: ``{"avatars": ["image/*"], "docs": ["application/pdf"]}``
+  (``type/*`` is the only wildcard).
+- ``GENRO_STORAGE_UPLOAD_SAME_ORIGIN`` (``True``): refuse (403) an upload a browser sends
+  from another site (``Sec-Fetch-Site: cross-site``, or an ``Origin`` whose host is not the
+  request's); False leaves cross-site requests to the app's own CSRF protection.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from genro_storage import StorageConfigError, StorageManager
 from genro_storage.http import Offload, ServeOptions, offloads
@@ -49,7 +55,11 @@ DEFAULTS: dict[str, Any] = {
     "OFFLOAD": {},
     "MAX_UPLOAD_SIZE": None,
     "UPLOAD_TYPES": {},
+    "UPLOAD_SAME_ORIGIN": True,
 }
+
+#: ``type/subtype`` or ``type/*`` (RFC 9110 tokens, lowercased).
+_MEDIA_PATTERN = re.compile(r"[a-z0-9!#$&^_.+-]+/(?:\*|[a-z0-9!#$&^_.+-]+)")
 
 #: Offloads every local mount with no offload of its own when ``USE_X_SENDFILE`` is on.
 X_SENDFILE = Offload("x-sendfile")
@@ -67,8 +77,11 @@ class AppState:
     offload: dict[str, Offload]
     max_upload_size: int | None
     upload_types: dict[str, tuple[str, ...]]
+    same_origin: bool
     #: Per registered blueprint (its full name): what it serves, built at registration.
     routes: dict[str, Any] = field(default_factory=dict)
+    #: ``options`` with per-call keywords applied, by those keywords (see ``serve_options``).
+    derived: dict[Any, ServeOptions] = field(default_factory=dict)
 
 
 def _key(name: str) -> str:
@@ -88,12 +101,14 @@ def _check_known(config: Mapping[str, Any]) -> None:
 def _mount_names(storage: StorageManager, value: Any, key: str) -> frozenset[str]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise StorageConfigError(f"must be a list of mount names, not {value!r}", key=_key(key))
-    names = frozenset(value)
+    names = tuple(value)
     for name in names:
+        if not isinstance(name, str):
+            raise StorageConfigError(f"must hold mount names (strings), not {name!r}", key=_key(key))
         if name not in storage.mounts:
             known = ", ".join(sorted(storage.mounts)) or "none configured"
             raise StorageConfigError(f"names {name!r}, which is not a mount (mounts: {known})", key=_key(key))
-    return names
+    return frozenset(names)
 
 
 def _url_secret(config: Mapping[str, Any]) -> str | bytes | None:
@@ -119,17 +134,37 @@ def _upload_types(storage: StorageManager, value: Any) -> dict[str, tuple[str, .
             raise StorageConfigError(f"{mount!r}: must be a list of media types like 'image/*'", key=key)
         patterns = tuple(patterns)
         for pattern in patterns:
-            if not isinstance(pattern, str) or pattern.count("/") != 1 or pattern.startswith("*"):
-                raise StorageConfigError(f"{mount!r}: {pattern!r} is not a media type like 'image/png'", key=key)
+            if not isinstance(pattern, str) or not _MEDIA_PATTERN.fullmatch(pattern.lower()):
+                raise StorageConfigError(
+                    f"{mount!r}: {pattern!r} is not a media type like 'image/png' or 'image/*'", key=key
+                )
         types[mount] = tuple(pattern.lower() for pattern in patterns)
     return types
 
 
 def _max_upload_size(value: Any) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise StorageConfigError(f"must be bytes (at least 1) or None, not {value!r}", key=_key("MAX_UPLOAD_SIZE"))
+    return value
+
+
+def _base_url(value: Any) -> str:
+    """A path from the site's root (``/files/``) or an absolute http(s) URL, ending in ``/``."""
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or not (
+        (value.startswith("/") and not value.startswith("//")) or (parts.scheme in ("http", "https") and parts.netloc)
+    ):
         raise StorageConfigError(
-            f"must be a number of bytes (at least 1) or None, not {value!r}", key=_key("MAX_UPLOAD_SIZE")
+            f"must be the blueprint's URL, a path like '/files/' or 'https://cdn.example.com/files/', not {value!r}",
+            key=_key("BASE_URL"),
         )
+    return value if value.endswith("/") else value + "/"
+
+
+def _flag(config: Mapping[str, Any], name: str) -> bool:
+    value = config[_key(name)]
+    if not isinstance(value, bool):
+        raise StorageConfigError(f"must be True or False, not {value!r}", key=_key(name))
     return value
 
 
@@ -143,11 +178,7 @@ def build_state(extension: Any, config: dict[str, Any]) -> AppState:
         storage.configure(config[_key("MOUNTS")])
     except StorageConfigError as exc:
         raise StorageConfigError(f"{_key('MOUNTS')}: {exc}") from None
-    base_url = config[_key("BASE_URL")]
-    if not isinstance(base_url, str) or not base_url:
-        raise StorageConfigError(f"must be the blueprint's URL, like '/files/', not {base_url!r}", key=_key("BASE_URL"))
-    if not base_url.endswith("/"):
-        base_url += "/"
+    base_url = _base_url(config[_key("BASE_URL")])
     secret = _url_secret(config)
     if secret is not None:
         storage.configure_urls(secret, base_url)
@@ -165,4 +196,5 @@ def build_state(extension: Any, config: dict[str, Any]) -> AppState:
         offload=offload,
         max_upload_size=_max_upload_size(config[_key("MAX_UPLOAD_SIZE")]),
         upload_types=_upload_types(storage, config[_key("UPLOAD_TYPES")]),
+        same_origin=_flag(config, "UPLOAD_SAME_ORIGIN"),
     )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, abort, current_app
 
-from genro_storage import StorageManager, StorageNode, StoragePathError
+from genro_storage import MountNotFoundError, StorageManager, StorageNode, StoragePathError
 
 from .config import AppState, build_state
 
@@ -69,15 +69,16 @@ class GenroStorage:
         return app_state().storage.node(mount_or_spec, *parts)
 
     def serve(self, spec: str | StorageNode, **options: Any) -> Response:
-        """``send_node`` for ``'mount:path'``: a path that tries to leave its mount is a 404,
-        an unknown mount a ``MountNotFoundError`` (a bug in the view, not in the request)."""
+        """``send_node`` for ``'mount:path'``: an unknown mount, or a path that tries to leave
+        its mount, is ``abort(404)`` (a view building the spec from its URL then answers as
+        for any missing file)."""
         from .helpers import send_node
 
         if isinstance(spec, StorageNode):
             return send_node(spec, **options)
         try:
             node = self.node(spec)
-        except StoragePathError:
+        except (MountNotFoundError, StoragePathError):
             abort(404)
         return send_node(node, **options)
 

@@ -1,5 +1,4 @@
-"""``send_node()``, and the translation of the core's :class:`~genro_storage.http.Response`
-into a Flask response.
+"""``send_node()``: ``flask.send_file``'s keywords, for a file on any mount.
 
 As ``flask.send_file`` is a wrapper passing Flask's arguments to werkzeug, ``send_node`` is
 one passing them to the core responder: the app's serving options, ``USE_X_SENDFILE`` and
@@ -8,53 +7,49 @@ one passing them to the core responder: the app's serving options, ``USE_X_SENDF
 
 from __future__ import annotations
 
+import datetime as _dt
+import mimetypes
+from collections.abc import Callable
 from typing import Any
 
 import flask
-from flask import abort, current_app, request
-from werkzeug.wsgi import wrap_file
+from flask import current_app
 
 from genro_storage import StorageNode
-from genro_storage.backends.base import CHUNK_SIZE
-from genro_storage.http import EnvironHeaders, Response, ServeOptions, respond
+from genro_storage.http import ServeOptions
 
-from .config import X_SENDFILE, AppState
+from .config import AppState
 from .extension import app_state
+from .responses import flask_response, respond_for
 
-__all__ = ["send_node", "flask_response", "respond_for"]
+__all__ = ["send_node", "serve_options", "default_max_age"]
 
-#: Refusals answered through Flask's error handling, so the app's own handlers run.
-_ABORTED = frozenset({403, 404, 405, 503})
-
-
-def flask_response(response: Response) -> flask.Response:
-    """The Flask response for a core one: a local slice through ``wsgi.file_wrapper`` (the
-    server may sendfile it), any other body streamed as it is; 403/404/405/503 ``abort``."""
-    status = response.status
-    if status in _ABORTED:
-        response.close()
-        if status == 405:
-            abort(405, valid_methods=["GET", "HEAD"])
-        abort(status)
-    body: Any = response.body
-    if response.file is not None:
-        body = wrap_file(request.environ, response.file, CHUNK_SIZE)
-    answer = current_app.response_class(body, status=status, headers=response.headers, direct_passthrough=True)
-    answer.call_on_close(response.close)
-    return answer
+#: Distinct per-call keyword sets kept per app before the cache starts over.
+_DERIVED_MAX = 256
 
 
-def respond_for(state: AppState, node: StorageNode, options: ServeOptions) -> Response:
-    """The core's answer to the current request for ``node``, offloaded where configured
-    (the mount's ``GENRO_STORAGE_OFFLOAD``, else ``USE_X_SENDFILE`` for local files, read at
-    each call as ``send_file`` reads it)."""
-    offload = state.offload.get(node.mount_name)
-    if offload is None and current_app.config.get("USE_X_SENDFILE") and node.backend.supports("local_files"):
-        offload = X_SENDFILE
-    headers = EnvironHeaders(request.environ)
-    if offload is not None:
-        return offload.respond(node, request.method, headers, options)
-    return respond(node, request.method, headers, options)
+def serve_options(state: AppState, given: tuple[tuple[str, Any], ...]) -> ServeOptions:
+    """The app's serving options with ``given`` (``(name, value)`` pairs) applied, built
+    once per distinct set (a view passes the same keywords on every request)."""
+    if not given:
+        return state.options
+    try:
+        options = state.derived.get(given)
+    except TypeError:  # an unhashable value: let the options say what is wrong with it
+        return ServeOptions.build(state.options, **dict(given))
+    if options is None:
+        if len(state.derived) >= _DERIVED_MAX:
+            state.derived.clear()
+        options = state.derived[given] = ServeOptions.build(state.options, **dict(given))
+    return options
+
+
+def default_max_age(state: AppState, node: StorageNode) -> int | None:
+    """``max_age`` when neither the call nor ``GENRO_STORAGE_SERVE`` gives one: the app's
+    ``get_send_file_max_age`` (``SEND_FILE_MAX_AGE_DEFAULT``), as ``send_file`` takes it."""
+    if state.options.max_age is not None:
+        return None
+    return current_app.get_send_file_max_age(node.path)
 
 
 def send_node(
@@ -65,8 +60,8 @@ def send_node(
     download_name: str | None = None,
     conditional: bool = True,
     etag: bool = True,
-    last_modified: Any = None,
-    max_age: int | None = None,
+    last_modified: _dt.datetime | int | float | None = None,
+    max_age: int | Callable[[str | None], int | None] | None = None,
 ) -> flask.Response:
     """Answer the current request with ``node``'s file, as ``flask.send_file`` answers with
     a path: the same keywords and defaults, for a file on any mount.
@@ -74,33 +69,48 @@ def send_node(
     ETag and Last-Modified, the preconditions (304, 412), single and multiple ranges,
     If-Range and 416 are the core responder's; the body streams (local slices through the
     server's sendfile), never read whole. A keyword left at its default takes the app's
-    ``GENRO_STORAGE_SERVE`` value; ``max_age`` falls back to ``SEND_FILE_MAX_AGE_DEFAULT``.
-    A missing file is ``abort(404)``, so the app's 404 handler runs. ``etag`` is True or
-    False (a custom ETag string is not taken: the file's own validator is what ranges and
-    If-Range are checked against).
+    ``GENRO_STORAGE_SERVE`` value; ``max_age`` falls back to ``SEND_FILE_MAX_AGE_DEFAULT``
+    and may be a callable given the node's path, as ``send_file`` calls it; ``Expires``
+    goes with a ``max_age`` above 0. With no ``mimetype``, the type is guessed from
+    ``download_name`` when it names one, else from the node's name. A naive
+    ``last_modified`` is UTC (as werkzeug takes it). ``etag`` is True or False: a custom
+    ETag string is refused with TypeError (ranges and If-Range are checked against the
+    file's own validator). Any method but HEAD is answered as GET, so a POST view can
+    send a file. A missing file is ``abort(404)``, so the app's 404 handler runs.
 
     As with ``send_file``: never build ``node`` from a path a user sent without checking it
     is one they may read (the core keeps it inside its mount, nothing more).
     """
     if not isinstance(node, StorageNode):
         raise TypeError(f"send_node() takes a StorageNode (ext.node('mount:path')), not {type(node).__name__}")
+    if isinstance(etag, str):
+        raise TypeError(
+            f"send_node(etag={etag!r}): a custom ETag string is not supported, only True or False "
+            "(the ETag is the file's own, so that ranges and If-Range are checked against it)"
+        )
     state = app_state()
-    given: dict[str, Any] = {}
+    given: list[tuple[str, Any]] = []
+    if mimetype is None and download_name is not None:
+        mimetype = mimetypes.guess_type(download_name)[0]
     if mimetype is not None:
-        given["mimetype"] = mimetype
+        given.append(("mimetype", mimetype))
     if as_attachment:
-        given["as_attachment"] = True
+        given.append(("as_attachment", True))
     if download_name is not None:
-        given["download_name"] = download_name
+        given.append(("download_name", download_name))
     if not conditional:
-        given["conditional"] = False
+        given.append(("conditional", False))
     if etag is not True:
-        given["etag"] = etag
+        given.append(("etag", etag))
     if last_modified is not None:
-        given["last_modified"] = last_modified
-    if max_age is None and state.options.max_age is None:
-        max_age = current_app.get_send_file_max_age(node.basename)
+        if isinstance(last_modified, _dt.datetime) and last_modified.tzinfo is None:
+            last_modified = last_modified.replace(tzinfo=_dt.timezone.utc)
+        given.append(("last_modified", last_modified))
+    if callable(max_age):
+        max_age = max_age(node.path)
+    elif max_age is None:
+        max_age = default_max_age(state, node)
     if max_age is not None:
-        given["max_age"] = max_age
-    options = ServeOptions.build(state.options, **given) if given else state.options
-    return flask_response(respond_for(state, node, options))
+        given.append(("max_age", max_age))
+    options = serve_options(state, tuple(given))
+    return flask_response(respond_for(state, node, options), options)

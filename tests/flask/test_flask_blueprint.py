@@ -117,6 +117,36 @@ def test_listing_of_a_private_mount_asks_for_list():
     assert actions == ["list", "read"]
 
 
+def test_listing_a_public_mount_asks_authorize_too_reading_does_not():
+    asked = []
+
+    def authorize(node, action):
+        asked.append((node.fullpath, action))
+        return node.path != "docs/sub"
+
+    app, _ = _app(listing=True, authorize=authorize)
+    client = app.test_client()
+    assert client.get("/files/pub/docs/").status_code == 200
+    assert client.get("/files/pub/docs/sub/").status_code == 403
+    assert client.get("/files/pub/docs/sub/b.txt").status_code == 200
+    assert asked == [("pub:docs", "list"), ("pub:docs/sub", "list")]
+
+
+def test_the_blueprint_honours_send_file_max_age_default_as_send_node_does():
+    app, _ = _app()
+    client = app.test_client()
+    assert client.get("/files/pub/docs/a.txt").headers["Cache-Control"] == "no-cache"
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 600
+    served = client.get("/files/pub/docs/a.txt")
+    assert served.headers["Cache-Control"] == "public, max-age=600"
+    assert "Expires" in served.headers
+
+
+def test_the_serve_config_max_age_wins_over_send_file_max_age_default():
+    app, _ = _app(GENRO_STORAGE_SERVE={"MAX_AGE": 30}, SEND_FILE_MAX_AGE_DEFAULT=600)
+    assert app.test_client().get("/files/pub/docs/a.txt").headers["Cache-Control"] == "public, max-age=30"
+
+
 def test_authorize_denial_runs_the_apps_403_handler():
     app, _ = _app(authorize=lambda node, action: False)
 
@@ -215,3 +245,13 @@ def test_one_app_two_registrations():
     assert client.get("/files/pub/").status_code == 403
     with app.test_request_context():
         assert url_for("public_files.serve", mount="pub", path="x.txt") == "/pub-files/pub/x.txt"
+
+
+def test_files_of_private_mounts_are_marked_private_for_caches():
+    app, ext = _app(GENRO_STORAGE_SERVE={"MAX_AGE": 30})
+    client = app.test_client()
+    with app.test_request_context():
+        signed = ext.node("priv:docs/a.txt").url(60)
+    assert client.get("/files/pub/docs/a.txt").headers["Cache-Control"] == "public, max-age=30"
+    private = client.get(signed)
+    assert private.status_code == 200 and private.headers["Cache-Control"] == "private, max-age=30"

@@ -71,11 +71,50 @@ def test_rm(cli):
     runner, app, ext = cli
     refused = runner.invoke(args=["storage", "rm", "loc:docs/sub"])
     assert refused.exit_code == 1
-    assert "use -r" in refused.output
+    assert "pass -r" in refused.output
     assert runner.invoke(args=["storage", "rm", "loc:docs/a.txt"]).exit_code == 0
     assert runner.invoke(args=["storage", "rm", "-r", "loc:docs/sub"]).exit_code == 0
     with app.app_context():
         assert ext.node("loc:docs").children() == []
+
+
+def test_rm_checks_every_path_first_then_removes_them_all(cli):
+    runner, app, ext = cli
+    refused = runner.invoke(args=["storage", "rm", "loc:docs/a.txt", "loc:docs/nope.txt"])
+    assert refused.exit_code == 1
+    assert "loc:docs/nope.txt: No such file or directory" in refused.output
+    with app.app_context():
+        assert ext.node("loc:docs/a.txt").exists  # nothing removed: one path was wrong
+    forced = runner.invoke(args=["storage", "rm", "-f", "loc:docs/a.txt", "loc:docs/nope.txt", "loc:docs/sub/b.txt"])
+    assert forced.exit_code == 0, forced.output
+    assert forced.output.splitlines() == ["removed loc:docs/a.txt", "removed loc:docs/sub/b.txt"]
+
+
+def test_rm_refuses_a_mounts_root(cli):
+    runner, app, ext = cli
+    result = runner.invoke(args=["storage", "rm", "-r", "loc:"])
+    assert result.exit_code == 1
+    assert "refusing to delete the root of a mount" in result.output
+    with app.app_context():
+        assert ext.node("loc:docs/a.txt").exists
+
+
+def test_rm_honours_the_mounts_delete_permission(tmp_path):
+    (tmp_path / "keep.txt").write_text("x")
+    app, _ = new_app(
+        GENRO_STORAGE_MOUNTS=[{"name": "ro", "type": "local", "path": str(tmp_path), "permissions": "readonly"}]
+    )
+    result = app.test_cli_runner().invoke(args=["storage", "rm", "ro:keep.txt"])
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1
+    assert (tmp_path / "keep.txt").exists()
+
+
+def test_ls_of_an_empty_folder_prints_nothing(cli):
+    runner, app, ext = cli
+    with app.app_context():
+        ext.node("loc:docs/void").mkdir()
+    assert runner.invoke(args=["storage", "ls", "loc:docs/void"]).output == ""
 
 
 def test_info(cli):

@@ -10,7 +10,7 @@ from flask_helpers import SECRET_KEY, new_app
 
 from genro_storage import MountNotFoundError, StorageConfigError, StorageManager
 from genro_storage.signing import derive_secret as derive_url_secret
-from genro_storage_flask import GenroStorage
+from genro_storage_flask import DEFAULTS, GenroStorage
 
 
 def test_init_app_sets_every_default_and_builds_the_mounts(tmp_path):
@@ -18,7 +18,7 @@ def test_init_app_sets_every_default_and_builds_the_mounts(tmp_path):
     app.config["GENRO_STORAGE_MOUNTS"] = [{"name": "loc", "type": "local", "path": str(tmp_path)}]
     ext = GenroStorage()
     ext.init_app(app)
-    for key in ("URL_SECRET", "BASE_URL", "PUBLIC_MOUNTS", "SERVE", "OFFLOAD", "MAX_UPLOAD_SIZE", "UPLOAD_TYPES"):
+    for key in DEFAULTS:
         assert f"GENRO_STORAGE_{key}" in app.config
     with app.app_context():
         assert isinstance(ext.storage, StorageManager)
@@ -69,6 +69,16 @@ def test_a_second_registration_is_refused():
 
 
 @pytest.mark.parametrize(
+    "base_url", ["/files/", "/files", "https://cdn.example.com/files/", "http://127.0.0.1:8000/f/"]
+)
+def test_base_url_takes_a_path_or_an_absolute_url(base_url):
+    app = Flask("ok")
+    app.config.update(SECRET_KEY="k" * 32, GENRO_STORAGE_BASE_URL=base_url)
+    GenroStorage(app)
+    assert app.extensions["genro_storage"].base_url == base_url.rstrip("/") + "/"
+
+
+@pytest.mark.parametrize(
     ("config", "message"),
     [
         ({"GENRO_STORAGE_MOUNT": []}, r"GENRO_STORAGE_MOUNT.*did you mean 'GENRO_STORAGE_MOUNTS'"),
@@ -89,6 +99,14 @@ def test_a_second_registration_is_refused():
         ({"GENRO_STORAGE_UPLOAD_TYPES": {"scratch": ["png"]}}, r"GENRO_STORAGE_UPLOAD_TYPES.*'png'"),
         ({"GENRO_STORAGE_UPLOAD_TYPES": {"nope": ["image/*"]}}, r"GENRO_STORAGE_UPLOAD_TYPES.*'nope'"),
         ({"GENRO_STORAGE_BASE_URL": ""}, r"GENRO_STORAGE_BASE_URL"),
+        ({"GENRO_STORAGE_BASE_URL": "files"}, r"GENRO_STORAGE_BASE_URL.*'/files/'"),
+        ({"GENRO_STORAGE_BASE_URL": "//cdn.example.com/files/"}, r"GENRO_STORAGE_BASE_URL"),
+        ({"GENRO_STORAGE_BASE_URL": "ftp://example.com/files/"}, r"GENRO_STORAGE_BASE_URL"),
+        ({"GENRO_STORAGE_PUBLIC_MOUNTS": [{"a": 1}]}, r"GENRO_STORAGE_PUBLIC_MOUNTS.*strings.*\{'a': 1\}"),
+        ({"GENRO_STORAGE_UPLOAD_TYPES": {"scratch": ["image/"]}}, r"GENRO_STORAGE_UPLOAD_TYPES.*'image/'"),
+        ({"GENRO_STORAGE_UPLOAD_TYPES": {"scratch": ["*/*"]}}, r"GENRO_STORAGE_UPLOAD_TYPES.*'\*/\*'"),
+        ({"GENRO_STORAGE_UPLOAD_TYPES": {"scratch": ["/png"]}}, r"GENRO_STORAGE_UPLOAD_TYPES.*'/png'"),
+        ({"GENRO_STORAGE_UPLOAD_SAME_ORIGIN": "no"}, r"GENRO_STORAGE_UPLOAD_SAME_ORIGIN.*True or False"),
     ],
 )
 def test_misconfiguration_fails_in_init_app_naming_the_key(config, message):

@@ -4,6 +4,7 @@ memory and S3 mounts; sizes, names, overwrites, types and authorize."""
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from flask_helpers import new_app
@@ -53,7 +54,7 @@ def test_no_silent_overwrite(mount):
     assert refused.status_code == 409
     assert "overwrite" in refused.get_json()["error"]
     again = client.post("/files/m/", data={"f": (io.BytesIO(b"third"), "x.txt")})
-    assert again.status_code == 409
+    assert again.status_code == 409, again.get_json()
     assert _read(app, ext, "m:x.txt") == b"first"
     assert client.put("/files/m/x.txt?overwrite=1", data=b"fourth").status_code == 201
     assert _read(app, ext, "m:x.txt") == b"fourth"
@@ -117,7 +118,7 @@ def test_made_safe_names_are_what_is_saved(mount):
     assert response.get_json()["files"][0]["path"] == "bashrc"
 
 
-def test_authorize_write_denied_saves_nothing(mount):
+def test_authorize_write_denied_stops_the_form_there(mount):
     asked = []
 
     def authorize(node, action):
@@ -126,11 +127,45 @@ def test_authorize_write_denied_saves_nothing(mount):
 
     app, ext = _app(mount, authorize=authorize)
     client = app.test_client()
-    form = {"f": [(io.BytesIO(b"ok"), "ok.txt"), (io.BytesIO(b"no"), "no.txt")]}
-    assert client.post("/files/m/", data=form).status_code == 403
+    form = {"f": [(io.BytesIO(b"ok"), "ok.txt"), (io.BytesIO(b"no"), "no.txt"), (io.BytesIO(b"later"), "later.txt")]}
+    refused = client.post("/files/m/", data=form)
+    assert refused.status_code == 403
     assert asked == [("m:ok.txt", "write"), ("m:no.txt", "write")]
-    assert _read(app, ext, "m:ok.txt") is None  # the form was refused: nothing of it published
+    # Each file is published when its part ends: the refusal says which are saved.
+    assert [f["path"] for f in refused.get_json()["files"]] == ["ok.txt"]
+    assert _read(app, ext, "m:ok.txt") == b"ok"
+    assert _read(app, ext, "m:no.txt") is None and _read(app, ext, "m:later.txt") is None
     assert client.put("/files/m/no.txt", data=b"x").status_code == 403
+
+
+def test_a_form_broken_off_keeps_the_files_before_the_break(mount):
+    app, ext = _app(mount)
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="f"; filename="whole.txt"\r\n\r\nwhole\r\n'
+        b'--B\r\nContent-Disposition: form-data; name="f"; filename="cut.txt"\r\n\r\npartial'
+    )
+    response = app.test_client().post("/files/m/", data=body, content_type="multipart/form-data; boundary=B")
+    assert response.status_code == 400
+    assert [f["path"] for f in response.get_json()["files"]] == ["whole.txt"]
+    assert _read(app, ext, "m:whole.txt") == b"whole"
+    assert _read(app, ext, "m:cut.txt") is None
+
+
+def test_a_many_file_form_holds_one_open_file_at_a_time(tmp_path):
+    mount = {"name": "m", "type": "local", "path": str(tmp_path)}
+    open_files = []
+
+    def authorize(node, action):
+        open_files.append(len(os.listdir("/proc/self/fd")))  # as each file's part begins
+        return True
+
+    app, ext = _app(mount, authorize=authorize)
+    form = {"f": [(io.BytesIO(b"%d" % i), f"f{i:03d}.txt") for i in range(200)]}
+    response = app.test_client().post("/files/m/many/", data=form)
+    assert response.status_code == 201
+    assert len(response.get_json()["files"]) == 200
+    assert max(open_files) - min(open_files) <= 2, "files of earlier parts are still open"
+    assert (tmp_path / "many" / "f199.txt").read_bytes() == b"199"
 
 
 def test_allowed_types_per_mount(mount):

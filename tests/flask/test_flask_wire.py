@@ -50,9 +50,10 @@ def test_get_range_multipart_head_304(wire, mount):
 
 def test_missing_file_gets_the_apps_404_over_the_wire(wire):
     client, _ = wire
-    response = client.get("/serve/files/nope.bin")
-    assert response.status_code == 404
-    assert response.text == "the app's own 404 page"
+    for url in ("/serve/files/nope.bin", "/serve/nosuchmount/big.bin"):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert response.text == "the app's own 404 page"
 
 
 def test_blueprint_serves_and_lists_over_the_wire(wire):
