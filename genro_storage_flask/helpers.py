@@ -59,7 +59,7 @@ def send_node(
     as_attachment: bool = False,
     download_name: str | None = None,
     conditional: bool = True,
-    etag: bool = True,
+    etag: bool | str = True,
     last_modified: _dt.datetime | int | float | None = None,
     max_age: int | Callable[[str | None], int | None] | None = None,
 ) -> flask.Response:
@@ -73,9 +73,9 @@ def send_node(
     and may be a callable given the node's path, as ``send_file`` calls it; ``Expires``
     goes with a ``max_age`` above 0. With no ``mimetype``, the type is guessed from
     ``download_name`` when it names one, else from the node's name. A naive
-    ``last_modified`` is UTC (as werkzeug takes it). ``etag`` is True or False: a custom
-    ETag string is refused with TypeError (ranges and If-Range are checked against the
-    file's own validator). Any method but HEAD is answered as GET, so a POST view can
+    ``last_modified`` is UTC (as werkzeug takes it). ``etag`` may be a string, the ETag
+    to send and to check preconditions and If-Range against (the caller then answers for
+    it changing with the file, as with ``send_file``). Any method but HEAD is answered as GET, so a POST view can
     send a file. A missing file is ``abort(404)``, so the app's 404 handler runs.
 
     As with ``send_file``: never build ``node`` from a path a user sent without checking it
@@ -83,11 +83,6 @@ def send_node(
     """
     if not isinstance(node, StorageNode):
         raise TypeError(f"send_node() takes a StorageNode (ext.node('mount:path')), not {type(node).__name__}")
-    if isinstance(etag, str):
-        raise TypeError(
-            f"send_node(etag={etag!r}): a custom ETag string is not supported, only True or False "
-            "(the ETag is the file's own, so that ranges and If-Range are checked against it)"
-        )
     state = app_state()
     given: list[tuple[str, Any]] = []
     if mimetype is None and download_name is not None:

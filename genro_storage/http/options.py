@@ -68,7 +68,8 @@ class ServeOptions:
 
     ``mimetype``: the Content-Type (guessed from the name when None); ``as_attachment``
     and ``download_name``: Content-Disposition; ``conditional``: honour preconditions and
-    Range (False: always a plain 200); ``etag``: send an ETag; ``last_modified``: a
+    Range (False: always a plain 200); ``etag``: send an ETag (True: the file's own; a string: that one, as
+    ``send_file`` takes it, for preconditions and If-Range too); ``last_modified``: a
     Last-Modified to send instead of the file's (seconds or an aware datetime);
     ``max_age``: seconds a cache may reuse the answer (None or 0: ``no-cache``, always
     revalidated); ``immutable``: add ``immutable`` to Cache-Control; ``private``: only
@@ -81,7 +82,7 @@ class ServeOptions:
     as_attachment: bool = False
     download_name: str | None = None
     conditional: bool = True
-    etag: bool = True
+    etag: bool | str = True
     last_modified: float | _dt.datetime | None = None
     max_age: int | None = None
     immutable: bool = False
@@ -94,7 +95,12 @@ class ServeOptions:
     token: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("as_attachment", "conditional", "etag", "immutable", "private", "nosniff"):
+        if isinstance(self.etag, str):
+            if not self.etag or not all(0x21 <= ord(c) <= 0x7E and c != '"' for c in self.etag):
+                raise ValueError(
+                    f"serve option 'etag' must be True, False or printable ASCII without quotes, not {self.etag!r}"
+                )
+        for name in ("as_attachment", "conditional", "immutable", "private", "nosniff"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"serve option {name!r} must be True or False, not {getattr(self, name)!r}")
         for name in ("mimetype", "download_name"):
@@ -107,9 +113,7 @@ class ServeOptions:
         if max_age is not None and (
             isinstance(max_age, bool) or not isinstance(max_age, int) or not 0 <= max_age <= MAX_AGE_LIMIT
         ):
-            raise ValueError(
-                f"serve option 'max_age' must be whole seconds from 0 to 2**31, or None, not {max_age!r}"
-            )
+            raise ValueError(f"serve option 'max_age' must be whole seconds from 0 to 2**31, or None, not {max_age!r}")
         ranges = self.max_ranges
         if isinstance(ranges, bool) or not isinstance(ranges, int) or ranges < 1:
             raise ValueError(f"serve option 'max_ranges' must be a whole number >= 1, not {ranges!r}")

@@ -489,7 +489,7 @@ def _representation(node: StorageNode, info: dict[str, Any], options: ServeOptio
         return cached
     mtime = info.get("mtime") if options.last_modified is None else options.last_modified
     rep = _Representation(
-        quote_etag(node.etag_for(info), weak=bool(info.get("etag_weak"))) if options.etag else None,
+        _tag(node, info, options.etag),
         int(mtime) if mtime is not None else None,
         content_type_for(options.mimetype or node.mimetype),
         _cache_control(options.max_age, options.immutable, options.private),
@@ -499,6 +499,13 @@ def _representation(node: StorageNode, info: dict[str, Any], options: ServeOptio
         cache.clear()  # simple and bounded; refilled by the next requests
     cache[key] = rep
     return rep
+
+
+def _tag(node: StorageNode, info: dict[str, Any], etag: bool | str) -> str | None:
+    """The ETag header's value: the caller's own string, the file's, or none."""
+    if isinstance(etag, str):
+        return quote_etag(etag)
+    return quote_etag(node.etag_for(info), weak=bool(info.get("etag_weak"))) if etag else None
 
 
 def _cache_control(max_age: int | None, immutable: bool, private: bool = False) -> tuple[str, str]:

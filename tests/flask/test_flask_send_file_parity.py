@@ -92,10 +92,20 @@ def test_max_age_may_be_a_callable_given_the_path(app_ext):
     assert client.get("/flask-default").headers["Cache-Control"] == "public, max-age=120"
 
 
-def test_a_custom_etag_string_is_refused_at_the_call(app_ext):
+def test_a_custom_etag_string_is_sent_and_checked(app_ext):
     app, ext = app_ext
-    with app.test_request_context("/"), pytest.raises(TypeError, match="custom ETag string is not supported"):
-        send_node(ext.node("m:doc.bin"), etag="v1")
+
+    @app.route("/tagged")
+    def tagged():
+        return send_node(ext.node("m:doc.bin"), etag="v1")
+
+    client = app.test_client()
+    assert client.get("/tagged").headers["ETag"] == '"v1"'
+    assert client.get("/tagged", headers={"If-None-Match": '"v1"'}).status_code == 304
+    assert client.get("/tagged", headers={"Range": "bytes=0-1", "If-Range": '"v1"'}).status_code == 206
+    assert client.get("/tagged", headers={"Range": "bytes=0-1", "If-Range": '"v0"'}).status_code == 200
+    with app.test_request_context("/"), pytest.raises(ValueError, match="etag"):
+        send_node(ext.node("m:doc.bin"), etag='has "quotes"')
 
 
 def test_max_age_sends_expires_too(app_ext):
