@@ -1,0 +1,1 @@
+"""``manage.py storage_copy``, ``storage_ls``, ``storage_info`` and ``storage_migrate``."""
