@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CliOption",
+    "whole_number",
     "COPY_OPTIONS",
     "copy_options",
     "transfer_options",
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 
-def _whole_number(minimum: int) -> Callable[[str], int]:
+def whole_number(minimum: int) -> Callable[[str], int]:
     """argparse type: a whole number of at least ``minimum``."""
 
     def parse(text: str) -> int:
@@ -83,7 +84,7 @@ class CliOption:
             if self.choices:
                 kwargs["choices"] = self.choices
             if self.minimum is not None:
-                kwargs["type"] = _whole_number(self.minimum)
+                kwargs["type"] = whole_number(self.minimum)
             if self.metavar:
                 kwargs["metavar"] = self.metavar
         parser.add_argument(self.flag, **kwargs)

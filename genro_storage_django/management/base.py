@@ -7,7 +7,6 @@ Each command parses its arguments, makes one call to the core (:mod:`genro_stora
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -16,22 +15,15 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.management.base import BaseCommand, CommandError
 
 from genro_storage import StorageError, StorageNode
-from genro_storage.console import parse_node
+from genro_storage.console import parse_node, whole_number
 
 from .. import storage_manager
 
 __all__ = ["StorageCommand", "positive_int"]
 
 
-def positive_int(text: str) -> int:
-    """argparse type of a count option: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+#: argparse type of a count option: a whole number of at least 1.
+positive_int = whole_number(1)
 
 
 class StorageCommand(BaseCommand):
