@@ -33,8 +33,10 @@ def django_example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example
     yield from running("django", tmp_path_factory)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator:
+    """Playwright's sync driver, for one test module at a time: while it runs, its event
+    loop is the main thread's, and later tests calling asyncio.run() must not find it."""
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.fail("Debian's chromium is not installed: scripts/test.sh installs it (scripts/_browser.sh)")
