@@ -305,6 +305,7 @@ def listing_lines(records: Iterable[Mapping[str, Any]], *, long: bool = False, r
     prefix = f"{relative_to}/" if relative_to else ""
     for record in records:
         name = record["path"][len(prefix) :] if record["path"].startswith(prefix) else record["path"]
+        name = "".join("?" if ord(c) < 0x20 or ord(c) == 0x7F else c for c in name)  # as ls: no line spoofing
         name += "/" if record["type"] == "directory" else ""
         if long:
             size = "-" if record["size"] is None else str(record["size"])

@@ -1,7 +1,8 @@
 """``ServeMiddleware``: the serve view's fast path, answering before URL resolution and the
 rest of the middleware stack, as WhiteNoise does for static files.
 
-Put it first in ``MIDDLEWARE``. It answers the files anyone may read (public mounts, valid
+Put it right after ``SecurityMiddleware`` (which redirects to HTTPS and adds HSTS first),
+before the session, authentication and CSRF middleware. It answers the files anyone may read (public mounts, valid
 signed URLs) under ``BASE_URL``; everything else (refusals, ``AUTHORIZE`` decisions, which
 need the session and the user, other methods) goes on to the serve view, which answers as
 it always does. Include ``genro_storage_django.urls`` either way.
@@ -35,6 +36,7 @@ class ServeMiddleware:
             prefix = urlsplit(route.base_url).path
             path = request.path_info
             if path.startswith(prefix):
+                request.get_host()  # ALLOWED_HOSTS, as every view would check it: 400 otherwise
                 meta = request.META
                 found = route.resolve(path[len(prefix) :], meta.get("QUERY_STRING", ""))
                 if not isinstance(found, Response):

@@ -30,8 +30,15 @@ class SliceResponse(FileResponse):
 def to_django(response: Response, request: HttpRequest) -> HttpResponseBase:
     """``response`` as the Django response the request's handler sends best."""
     body = response.body
-    if isinstance(request, ASGIRequest) and (response.file is not None or not isinstance(body, (list, tuple))):
-        answer: HttpResponseBase = StreamingHttpResponse(AsyncBody(response), status=response.status)
+    if response.status in (200, 206):
+        # A file's bytes go as they are: GZipMiddleware would compress a range (then wrong
+        # against its Content-Range) and weaken the ETag that If-Range resumes with.
+        request.META.pop("HTTP_ACCEPT_ENCODING", None)
+    if response.status == 304:
+        # Streaming, so CommonMiddleware adds no Content-Length: 0 to it (RFC 9110 8.6).
+        answer: HttpResponseBase = StreamingHttpResponse((), status=304)
+    elif isinstance(request, ASGIRequest) and (response.file is not None or not isinstance(body, (list, tuple))):
+        answer = StreamingHttpResponse(AsyncBody(response), status=response.status)
     elif response.file is not None:
         answer = SliceResponse(response.file, status=response.status)
         answer._resource_closers.append(response.close)

@@ -319,3 +319,10 @@ def test_to_json_keeps_non_ascii_and_indents():
     text = to_json({"name": "résumé ✓.pdf", "size": 3})
     assert "résumé ✓.pdf" in text and "\n  " in text
     assert json.loads(text) == {"name": "résumé ✓.pdf", "size": 3}
+
+
+def test_listing_lines_never_print_control_characters():
+    from genro_storage.console import listing_lines
+
+    records = [{"path": "a\nb\rc.txt", "type": "file", "size": 1, "mtime": None}]
+    assert list(listing_lines(records)) == ["a?b?c.txt"]

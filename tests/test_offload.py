@@ -162,3 +162,22 @@ def test_async_body_streams_in_small_chunks_and_closes_once(storage, tmp_path):
 
     asyncio.run(cancelled())
     assert closed == [True]
+
+
+def test_a_name_no_header_can_carry_is_sent_by_the_app(storage):
+    node = storage.node("disk:odd\nname.txt")
+    node.write_bytes(b"odd")
+    answer = Offload("x-sendfile").respond(node, "GET", {})
+    assert answer.header("X-Sendfile") is None and b"".join(answer.body) == b"odd"
+    answer.close()
+
+
+def test_active_content_redirected_to_the_service_is_downloaded(storage):
+    storage.node("s3:up/page.html").write_text("<script>alert(1)</script>")
+    answer = Offload("redirect").respond(storage.node("s3:up/page.html"), "GET", {})
+    query = parse_qs(urlsplit(answer.header("Location")).query)
+    assert query["response-content-disposition"] == ['attachment; filename="page.html"']
+    inline = Offload("redirect").respond(
+        storage.node("s3:up/page.html"), "GET", {}, ServeOptions(active_content="inline")
+    )
+    assert "response-content-disposition" not in parse_qs(urlsplit(inline.header("Location")).query)

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from ..errors import StorageConfigError, StorageError
 from .headers import content_disposition
-from .options import ServeOptions, _suggest
+from .options import ACTIVE_TYPES, ServeOptions, _suggest
 from .responder import Response, empty_response, request_headers, respond, status_for
 
 if TYPE_CHECKING:
@@ -141,7 +141,10 @@ class Offload:
             head.append(("X-Accel-Redirect", self.location + quote(node.path, safe="/")))
         else:
             # WSGI header values are latin-1 strings: the file name's UTF-8 bytes pass unchanged.
-            head.append(("X-Sendfile", os.fsencode(node.backend.ospath(node.path)).decode("latin-1")))
+            path = os.fsencode(node.backend.ospath(node.path)).decode("latin-1")
+            if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+                return respond(node, method, headers, options)  # no header can carry it: sent from here
+            head.append(("X-Sendfile", path))
         head.append(("Content-Length", "0"))
         return Response(200, head)
 
@@ -156,8 +159,10 @@ class Offload:
         answer: dict[str, str] = {}
         if options.mimetype:
             answer["content-type"] = options.mimetype
-        if options.as_attachment or options.download_name:
-            disposition = "attachment" if options.as_attachment else "inline"
+        # The service sends no sandboxing CSP: active content from it is downloaded instead.
+        active = _is_active(options.mimetype or node.mimetype) and options.active_content != "inline"
+        if options.as_attachment or options.download_name or active:
+            disposition = "attachment" if options.as_attachment or active else "inline"
             answer["content-disposition"] = content_disposition(disposition, options.download_name or node.basename)
         if answer and not backend.supports("presign_response"):
             return respond(node, method, headers, options)  # the service cannot be told: serve it here
@@ -170,6 +175,11 @@ class Offload:
             return empty_response(status_for(exc))
         # The URL expires: no cache keeps the redirect longer than the page asking for it.
         return Response(302, [("Location", url), ("Cache-Control", "private, no-store"), ("Content-Length", "0")])
+
+
+def _is_active(media_type: str) -> bool:
+    media_type = media_type.partition(";")[0].strip().lower()
+    return media_type in ACTIVE_TYPES or media_type.endswith("+xml")
 
 
 def offloads(storage: StorageManager, settings: Mapping[str, Any] | None) -> dict[str, Offload]:

@@ -228,3 +228,26 @@ def test_the_middleware_answers_first_and_leaves_the_rest_to_the_view(site):
         assert client.post("/files/pub/page.html").status_code == 405
         cached = client.get("/files/pub/page.html", HTTP_IF_NONE_MATCH=client.get("/files/pub/page.html")["ETag"])
         assert cached.status_code == 304
+
+
+def test_gzip_middleware_never_touches_files_and_304s_carry_no_length(site):
+    middleware = ["django.middleware.gzip.GZipMiddleware", *settings.MIDDLEWARE]
+    client = Client()
+    with override_settings(MIDDLEWARE=middleware):
+        part = client.get("/files/pub/dir/big.bin", HTTP_RANGE="bytes=0-499", HTTP_ACCEPT_ENCODING="gzip")
+        assert part.status_code == 206 and "Content-Encoding" not in part and content(part) == BIG[:500]
+        whole = client.get("/files/pub/page.html", HTTP_ACCEPT_ENCODING="gzip")
+        assert "Content-Encoding" not in whole and not whole["ETag"].startswith("W/")
+        cached = client.get("/files/pub/page.html", HTTP_IF_NONE_MATCH=whole["ETag"])
+        assert cached.status_code == 304 and "Content-Length" not in cached
+
+
+def test_the_middleware_checks_the_host_as_views_do(site):
+    middleware = [
+        "django.middleware.security.SecurityMiddleware",
+        "genro_storage_django.middleware.ServeMiddleware",
+        *settings.MIDDLEWARE,
+    ]
+    with override_settings(MIDDLEWARE=middleware, ALLOWED_HOSTS=["testserver"]):
+        assert Client().get("/files/pub/page.html", HTTP_HOST="evil.example").status_code == 400
+        assert Client().get("/files/pub/page.html").status_code == 200
