@@ -25,6 +25,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from .transfer import copy_file, same_file
+from .transfer.engine import run_in_threads
 
 if TYPE_CHECKING:
     from .node import StorageNode
@@ -153,41 +154,17 @@ def _folder_key(node: StorageNode) -> tuple[str, str]:
     return node.mount_name, node.path.rpartition("/")[0]
 
 
-_END = object()
-
-
 class _Workers:
-    """``size`` threads calling a function on each item of a list, each taking the next item
-    in turn: no future per item, so a round of thousands of small files pays little per
-    file. Once :attr:`stopped` is set no item starts; the calls under way finish."""
+    """``size`` threads calling a function on each item of a list (the transfer engine's
+    :func:`~genro_storage.transfer.engine.run_in_threads`). Once :attr:`stopped` is set no
+    item starts; the calls under way finish."""
 
     def __init__(self, size: int):
         self.size = size
         self.stopped = threading.Event()
 
     def each(self, function: Callable[[Any], Any], items: list[Any]) -> None:
-        pending = iter(items)
-        taking = threading.Lock()
-        failures: list[BaseException] = []
-
-        def work() -> None:
-            while not self.stopped.is_set() and not failures:
-                with taking:
-                    item = next(pending, _END)
-                if item is _END:
-                    return
-                try:
-                    function(item)
-                except BaseException as exc:
-                    failures.append(exc)
-
-        threads = [threading.Thread(target=work, name="genro-migrate", daemon=True) for _ in range(self.size)]
-        for thread in threads[: len(items)]:
-            thread.start()
-        for thread in threads[: len(items)]:
-            thread.join()
-        if failures:
-            raise failures[0]
+        run_in_threads(function, items, self.size, cancel=self.stopped)
         if self.stopped.is_set():
             raise InterruptedError("the migration was stopped")
 

@@ -441,7 +441,7 @@ def transfer(
             for item in items:
                 run(item)
         else:
-            _run_in_threads(run, items, pool_size)
+            run_in_threads(run, items, pool_size)
     finally:
         report.elapsed = time.perf_counter() - started
     if move and not options.dry_run and not single:
@@ -451,20 +451,26 @@ def transfer(
     return report
 
 
-def _run_in_threads(run: Callable[[_Item], None], items: list[_Item], size: int) -> None:
+_NO_ITEM = object()
+
+
+def run_in_threads(
+    run: Callable[[Any], None], items: list[Any], size: int, cancel: threading.Event | None = None
+) -> None:
     """Call ``run`` on every item from ``size`` threads, each taking the next item in turn
-    (no future per file: a folder of small files pays little per item). After a failure
-    no item starts; the items already running finish, and the first failure is raised."""
+    (no future per item: a folder of small files pays little per item). After a failure,
+    or once ``cancel`` is set, no item starts; the items already running finish, and the
+    first failure is raised."""
     pending = iter(items)
     taking = threading.Lock()
     failures: list[BaseException] = []
     stop = threading.Event()
 
     def work() -> None:
-        while not stop.is_set():
+        while not stop.is_set() and not (cancel is not None and cancel.is_set()):
             with taking:
-                item = next(pending, None)
-            if item is None:
+                item = next(pending, _NO_ITEM)
+            if item is _NO_ITEM:
                 return
             try:
                 run(item)
