@@ -8,43 +8,17 @@ import pytest
 from django.conf import settings
 from django.test.utils import override_settings
 from helpers import mount_config, server_for
+from testsite import settings as site  # the apps, middleware and templates of the test site
 
 if not settings.configured:
     settings.configure(
         SECRET_KEY="a-django-secret-key-for-the-genro-storage-tests-0123456789",
         USE_TZ=True,
-        INSTALLED_APPS=[
-            "django.contrib.admin",
-            "django.contrib.contenttypes",
-            "django.contrib.auth",
-            "django.contrib.sessions",
-            "django.contrib.messages",
-            "django.contrib.staticfiles",
-            "genro_storage_django",
-            "testapp",
-        ],
+        INSTALLED_APPS=site.INSTALLED_APPS,
         STATIC_URL="/static/",
         ROOT_URLCONF="testapp.urls",
-        MIDDLEWARE=[
-            "django.contrib.sessions.middleware.SessionMiddleware",
-            "django.middleware.common.CommonMiddleware",
-            "django.middleware.csrf.CsrfViewMiddleware",
-            "django.contrib.auth.middleware.AuthenticationMiddleware",
-            "django.contrib.messages.middleware.MessageMiddleware",
-        ],
-        TEMPLATES=[
-            {
-                "BACKEND": "django.template.backends.django.DjangoTemplates",
-                "APP_DIRS": True,
-                "OPTIONS": {
-                    "context_processors": [
-                        "django.template.context_processors.request",
-                        "django.contrib.auth.context_processors.auth",
-                        "django.contrib.messages.context_processors.messages",
-                    ]
-                },
-            }
-        ],
+        MIDDLEWARE=site.MIDDLEWARE,
+        TEMPLATES=site.TEMPLATES,
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         GENRO_STORAGE={
             "MOUNTS": [{"name": "scratch", "type": "memory"}, {"name": "a", "type": "memory"}],
