@@ -5,14 +5,18 @@ middleware, DEBUG off), each on its own free port of 127.0.0.1, every one answer
 ``/files/bench/<name>``:
 
 - gunicorn ``-k gthread -w 2 --threads 8 --reuse-port`` (WSGI) with
-  - genro: ``ServeMiddleware`` first in MIDDLEWARE plus ``path("files/", include("genro_storage_django.urls"))``
-    (the README's set-up), a local mount in ``PUBLIC_MOUNTS``
+  - genro: ``genro_storage_django.wsgi.get_wsgi_application()`` in wsgi.py (the README's set-up
+    for serving through Django: the files answered in front of Django's handler) plus
+    ``path("files/", include("genro_storage_django.urls"))``, SecurityMiddleware in MIDDLEWARE
+    (its headers go on every file), a local mount in ``PUBLIC_MOUNTS``
+  - genro mw: ``ServeMiddleware`` first in MIDDLEWARE and Django's own WSGI handler
   - genro view: the serve view alone (every request through Django's URL resolution)
   - static.serve: ``django.views.static.serve`` (a ``FileResponse``)
   - whitenoise: ``WhiteNoiseMiddleware`` over ``STATIC_ROOT``
   - memory: an anchor, a view answering from the files' bytes read into memory at start-up
     (what Django and gunicorn cost per request without any file)
-- uvicorn ``--workers 2`` (ASGI, Django's ASGI handler) with genro, static.serve and memory.
+- uvicorn ``--workers 2`` (ASGI, Django's ASGI handler) with genro (``ServeMiddleware``),
+  static.serve and memory.
 
 ``--reuse-port`` gives each gunicorn worker a listening socket of its own, so the kernel
 spreads wrk's connections over both; on one shared socket, one worker often accepted all 32
@@ -39,11 +43,12 @@ wrk counts a request only once its whole body arrived). Servers stay up for the 
 and are all stopped at the end. The load average is printed at the start and the end: the
 figures move with whatever else the machine runs.
 
-Goals: under gunicorn, genro >= 1.0x the better of static.serve and WhiteNoise on the 1 MiB
+Goals (for genro, the WSGI entry; genro mw's and genro view's ratios are printed beside
+them): under gunicorn, genro >= 1.0x the better of static.serve and WhiteNoise on the 1 MiB
 GET, and >= 1.5x WhiteNoise on the 50 KB Range; under uvicorn, a 64 MiB download holds well
 under 1 MiB in genro's worker (growth of the peak RSS per concurrent download).
 
-Run (16 wrk runs per round plus ~20 s to start and check the servers):
+Run (18 wrk runs per round plus ~20 s to start and check the servers):
 
     .venv/bin/python bench/django_serve.py                        # 3 rounds of 5 s per wrk run
     .venv/bin/python bench/django_serve.py --duration 10 --rounds 5
@@ -80,7 +85,8 @@ RANGE_START, RANGE_END = 1000, 51999  # inclusive: 51,000 bytes (~50 KB)
 RANGE_HEADER = f"bytes={RANGE_START}-{RANGE_END}"
 URL = "/files/bench/"
 
-GENRO, GENRO_VIEW, STATIC, WHITENOISE, MEMORY = "genro", "genro view", "static.serve", "whitenoise", "memory"
+GENRO, GENRO_MW, GENRO_VIEW = "genro", "genro mw", "genro view"
+STATIC, WHITENOISE, MEMORY = "static.serve", "whitenoise", "memory"
 GUNICORN_OPTS = ["-k", "gthread", "-w", "2", "--threads", "8", "--reuse-port", "--log-level", "warning"]
 UVICORN_OPTS = ["--workers", "2", "--log-level", "warning", "--no-access-log"]
 UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}  # wrk's units are binary
@@ -128,7 +134,8 @@ class Row:
 
 
 SERVERS = [
-    Server(GENRO, "WSGI", "genro", ranges=True),
+    Server(GENRO, "WSGI", "genro-wsgi", ranges=True),
+    Server(GENRO_MW, "WSGI", "genro", ranges=True),
     Server(GENRO_VIEW, "WSGI", "genro-view", ranges=True),
     Server(STATIC, "WSGI", "static", ranges=False),
     Server(WHITENOISE, "WSGI", "whitenoise", ranges=True),
@@ -388,6 +395,13 @@ def print_goals(results: dict[tuple[str, str, str], list[dict]]) -> None:
         against = f"the better of {' and '.join(peers)} ({best})" if len(peers) > 1 else best
         rounds_note = f"  (per round {spread(per_round, '.2f')})" if per_round else ""
         print(f"  {handler} {label:<11} {got:.2f}x {against} on req/s, want >= {minimum:.1f}x: {verdict}{rounds_note}")
+        for other in (GENRO_MW, GENRO_VIEW):
+            found = results.get((handler, label, other))
+            if found:
+                print(
+                    f"  {'':<16} {other} (Django's own handler): "
+                    f"{median_of(found, 'rps') / median_of(runs[best], 'rps'):.2f}x {best}"
+                )
         memory = results.get((handler, label, MEMORY))
         if memory:
             anchor, peer = median_of(memory, "rps"), median_of(runs[best], "rps")

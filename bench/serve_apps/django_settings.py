@@ -3,6 +3,8 @@
 - ``genro``: ``genro_storage_django.middleware.ServeMiddleware`` first in MIDDLEWARE and
   ``path("files/", include("genro_storage_django.urls"))`` (the README's set-up) over a
   local mount ``bench`` at ``BENCH_ROOT``, listed in ``PUBLIC_MOUNTS``.
+- ``genro-wsgi``: ``genro_storage_django.wsgi.get_wsgi_application()`` (the files answered in
+  front of Django's handler) with the same mount and urls, and SecurityMiddleware as a site has.
 - ``genro-view``: the same without the middleware (every request through URL resolution).
 - ``static``: ``django.views.static.serve`` (a ``FileResponse``) with ``document_root=BENCH_ROOT``.
 - ``whitenoise``: ``WhiteNoiseMiddleware`` over ``STATIC_ROOT=BENCH_ROOT``.
@@ -16,8 +18,9 @@ rows compare the cost of serving a file, not of a site's middleware stack.
 import os
 
 APP = os.environ.get("BENCH_DJANGO_APP", "")
-if APP not in ("genro", "genro-view", "static", "whitenoise", "memory"):
-    raise RuntimeError(f"BENCH_DJANGO_APP must be genro, genro-view, static, whitenoise or memory, not {APP!r}")
+APPS = ("genro", "genro-wsgi", "genro-view", "static", "whitenoise", "memory")
+if APP not in APPS:
+    raise RuntimeError(f"BENCH_DJANGO_APP must be one of {', '.join(APPS)}, not {APP!r}")
 ROOT = os.environ["BENCH_ROOT"]
 
 SECRET_KEY = "genro-storage-django-serve-benchmark-not-a-secret-0123456789"
@@ -30,6 +33,7 @@ INSTALLED_APPS = ["django.contrib.staticfiles"] if APP == "whitenoise" else []
 MIDDLEWARE = {
     "whitenoise": ["whitenoise.middleware.WhiteNoiseMiddleware"],
     "genro": ["genro_storage_django.middleware.ServeMiddleware"],
+    "genro-wsgi": ["django.middleware.security.SecurityMiddleware"],
 }.get(APP, [])
 STATIC_URL = "/files/bench/"
 STATIC_ROOT = ROOT if APP == "whitenoise" else None

@@ -23,6 +23,8 @@ HERE = Path(__file__).resolve().parent
 SECRET = "a-url-secret-for-the-wire-tests-0123456789"
 DATA = os.urandom(700 * 1024)
 SERVERS = ["gunicorn", "uvicorn"]
+#: gunicorn with genro_storage_django.wsgi in front of Django's handler as well.
+WITH_ENTRY = [*SERVERS, "gunicorn-entry"]
 
 
 def free_port() -> int:
@@ -44,8 +46,9 @@ class LiveSite:
             "PYTHONPATH": str(HERE),
         }
         bind = f"127.0.0.1:{self.port}"
-        if server == "gunicorn":
-            command = ["-m", "gunicorn", "-k", "gthread", "--threads", "4", "-w", "1", "-b", bind, "testsite.wsgi"]
+        if server.startswith("gunicorn"):
+            module = "testsite.wsgi_entry" if server == "gunicorn-entry" else "testsite.wsgi"
+            command = ["-m", "gunicorn", "-k", "gthread", "--threads", "4", "-w", "1", "-b", bind, module]
         else:
             command = ["-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), "testsite.asgi:application"]
         self.log = open(tmp_path / f"{server}.log", "wb")  # noqa: SIM115  (closed in stop)
@@ -161,7 +164,7 @@ def signed(mount: str, path: str, expires_in: int = 600) -> str:
     return signer.url_signer(mount).url(mount, path, expires_in)
 
 
-@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("server", WITH_ENTRY)
 def test_serve_view_on_the_wire(server, kind, tmp_path, request):
     site = start(server, kind, tmp_path, request)
     whole, body = site.request("GET", "/files/pub/dir/data.bin")
@@ -198,7 +201,7 @@ def test_serve_view_on_the_wire(server, kind, tmp_path, request):
     assert site.request("GET", "/files/priv/page.html")[0].status == 403
 
 
-@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("server", WITH_ENTRY)
 def test_offload_headers_on_the_wire(server, tmp_path, request, s3_server):
     kind_mounts = {
         "OFFLOAD": {"pub": {"mode": "x-accel-redirect", "location": "/internal/"}, "priv": "x-sendfile"},
@@ -213,7 +216,7 @@ def test_offload_headers_on_the_wire(server, tmp_path, request, s3_server):
     assert answer.status == 403 and answer.getheader("X-Sendfile") is None
 
 
-@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("server", WITH_ENTRY)
 def test_redirect_offload_on_the_wire(server, tmp_path, request, s3_server):
     site = start(server, "s3", tmp_path, request, OFFLOAD={"pub": "redirect"})
     answer, body = site.request("GET", "/files/pub/dir/data.bin")
