@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import DisallowedHost
 from django.core.signals import setting_changed
 from django.core.wsgi import get_wsgi_application as django_wsgi_application
 from django.dispatch import receiver
@@ -120,8 +119,8 @@ class ServeApplication:
         try:
             request.get_host()
             secure = request.is_secure()
-        except DisallowedHost:
-            return None  # Django answers 400 and logs it
+        except Exception:  # DisallowedHost, or a setting Django reports: its answer, its log
+            return None
         if not secure and settings.SECURE_SSL_REDIRECT and SECURITY_MIDDLEWARE in settings.MIDDLEWARE:
             return None  # SecurityMiddleware redirects to HTTPS (or knows the path is exempt)
         try:
