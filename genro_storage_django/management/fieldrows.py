@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 
 from genro_storage import StorageManager
 from genro_storage.migrate import COPIED, REUSED, FileMove
@@ -22,7 +22,7 @@ from genro_storage.migrate import COPIED, REUSED, FileMove
 from ..fields import MountStorage
 from ..storage import GenroStorage
 
-__all__ = ["resolve_field", "FieldRows", "Rewrite"]
+__all__ = ["resolve_field", "FieldRows", "Rewrite", "file_fields"]
 
 #: Values per ``IN (...)`` query: below SQLite's oldest limit of 999 parameters.
 IN_CHUNK = 500
@@ -79,6 +79,7 @@ class FieldRows:
     page: int = 500
     already: int = 0  # rows whose file is on ``to`` already
     unreadable: list[tuple[str, BaseException]] = field(default_factory=list)  # values naming no file of a mount
+    unchecked: dict[str, BaseException] = field(default_factory=dict)  # fields whose rows could not be read
 
     @property
     def mount_bound(self) -> bool:
@@ -156,18 +157,46 @@ class FieldRows:
         return done
 
     def unreferenced(self, moves: list[FileMove]) -> list[FileMove]:
-        """The moves whose source no row of the field names any more (a row may still, if
-        it changed meanwhile or shares the file and was not rewritten yet)."""
-        own_mount = self.field.storage.mount_name
-        names: dict[str, FileMove] = {}
-        for move in moves:
-            names[move.source.fullpath] = move
-            if move.source.mount_name == own_mount:
-                names[move.source.path] = move  # a plain name is on the field's mount
-        values = list(names)
-        named: set[str] = set()
-        for start in range(0, len(values), IN_CHUNK):
-            chunk = values[start : start + IN_CHUNK]
-            named.update(self.rows.filter(**{f"{self.field.name}__in": chunk}).values_list(self.field.name, flat=True))
-        still = {names[value].source.fullpath for value in named}
+        """The moves whose source no row names any more: of this field (a row may still, if
+        it changed meanwhile or shares the file and was not rewritten yet) or of any other
+        file field on a mount, in any installed model. A field that cannot be read keeps
+        every source (its label goes to :attr:`unchecked`)."""
+        still: set[str] = set()
+        for other in file_fields():
+            try:
+                still |= _named(other, moves)
+            except DatabaseError as exc:
+                meta = other.model._meta
+                self.unchecked.setdefault(f"{meta.app_label}.{meta.object_name}.{other.name}", exc)
+                return []
         return [move for move in moves if move.source.fullpath not in still]
+
+
+def file_fields() -> list[models.FileField]:
+    """Every concrete file field stored on a mount, in the installed models."""
+    return [
+        found
+        for model in apps.get_models()
+        if not model._meta.proxy
+        for found in model._meta.concrete_fields
+        if isinstance(found, models.FileField) and isinstance(found.storage, GenroStorage)
+    ]
+
+
+def _named(field: models.FileField, moves: list[FileMove]) -> set[str]:
+    """The sources (``mount:path``) of ``moves`` that a row of ``field`` names: by
+    ``mount:path``, or by a plain name on the field's own mount."""
+    own_mount = field.storage.mount_name
+    names: dict[str, str] = {}
+    for move in moves:
+        source = move.source
+        names[source.fullpath] = source.fullpath
+        if source.mount_name == own_mount:
+            names[source.path] = source.fullpath
+    values = list(names)
+    rows = field.model._base_manager.all()
+    named: set[str] = set()
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = values[start : start + IN_CHUNK]
+        named.update(rows.filter(**{f"{field.name}__in": chunk}).values_list(field.name, flat=True))
+    return {names[value] for value in named}

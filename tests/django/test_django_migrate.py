@@ -58,9 +58,9 @@ def documents(storage, count: int) -> list[Document]:
     return rows
 
 
-def migrate(*args: str) -> str:
+def migrate(*args: str, stderr: io.StringIO | None = None) -> str:
     out = io.StringIO()
-    call_command("storage_migrate", *args, stdout=out, stderr=io.StringIO())
+    call_command("storage_migrate", *args, stdout=out, stderr=stderr or io.StringIO())
     return out.getvalue()
 
 
@@ -110,6 +110,34 @@ def test_delete_source_removes_each_old_file_no_row_names(storage):
     for row in rows:
         row.refresh_from_db()
         assert row.file.read() == f"content {row.title}".encode()
+
+
+@pytest.mark.django_db
+def test_delete_source_keeps_a_file_another_field_still_names(storage):
+    documents(storage, 4)
+    Plain.objects.create(normal="docs/f0.txt")  # a plain FileField on mount a: a name without its mount
+    storage.node("a:pictures/p.png").write_bytes(PNG)
+    Picture.objects.create(image="a:docs/f1.txt")
+    output = migrate(FIELD, "--to", "b", "--delete-source")
+    assert "sources deleted 2" in output and "rows: 4 rewritten" in output
+    assert storage.node("a:docs/f0.txt").read_bytes() == b"content 0"
+    assert storage.node("a:docs/f1.txt").read_bytes() == b"content 1"
+    assert not storage.node("a:docs/f2.txt").exists and not storage.node("a:docs/f3.txt").exists
+    assert all(row.file.name.startswith("b:") for row in Document.objects.all())
+
+
+@pytest.mark.django_db
+def test_delete_source_keeps_every_file_when_a_field_cannot_be_read(storage):
+    from django.db import connection
+
+    documents(storage, 2)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {Plain._meta.db_table}")  # rolled back with the test's transaction
+    err = io.StringIO()
+    output = migrate(FIELD, "--to", "b", "--delete-source", stderr=err)
+    assert "sources deleted 0" in output and "rows: 2 rewritten" in output
+    assert "sources kept: testapp.Plain.normal could not be read" in err.getvalue()
+    assert storage.node("a:docs/f0.txt").exists and storage.node("a:docs/f1.txt").exists
 
 
 @pytest.mark.django_db

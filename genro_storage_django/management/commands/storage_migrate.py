@@ -6,7 +6,8 @@ same bytes is reused; a different file of that name makes the copy take a free n
 verified (size and MD5), and only then is its row pointed at it, a batch of rows per
 transaction, each row only if it still names the old file. Interrupted at any point, a
 row names a file that exists; run again, it finishes without copying anything twice.
-``--delete-source`` deletes each old file once no row of the field names it.
+``--delete-source`` deletes each old file once no row names it, of the field or of any other
+file field on a mount.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Command(StorageCommand):
         parser.add_argument("--to", required=True, metavar="MOUNT", help="the mount the files go to")
         parser.add_argument("--dry-run", action="store_true", help="say what would be copied; change nothing")
         parser.add_argument(
-            "--delete-source", action="store_true", help="delete each old file once no row of the field names it"
+            "--delete-source", action="store_true", help="delete each old file once no row of any file field names it"
         )
         parser.add_argument(
             "--batch-size",
@@ -76,6 +77,8 @@ class Command(StorageCommand):
         self.stdout.write(
             f"rows: {rewritten} {verb}, {rows.already} already on {to}, {changed} changed meanwhile (left as they are)"
         )
+        for unread, exc in rows.unchecked.items():
+            self.stderr.write(f"sources kept: {unread} could not be read to check they are unused ({exc})")
         if not rows.mount_bound and not dry_run:
             self.stdout.write(f"{rows.label} names no mount: its files are on {to!r} too; switch its storage there")
         if not report.ok:
