@@ -102,38 +102,35 @@ class ServeApplication:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
         if method == "GET" or method == "HEAD":
-            response = self.answer(environ, method)
+            try:
+                response = self.answer(environ, method)
+            except Exception:  # bad settings, a backend failing: the serve view meets it
+                response = None  # again, and Django answers and logs it its own way
             if response is not None:
                 return response(environ, start_response)
         return self.application(environ, start_response)
 
     def answer(self, environ: dict[str, Any], method: str) -> Response | None:
         """The core's answer for a file this application serves, or None for Django to
-        answer (not a file under ``BASE_URL``, a refusal, a host or scheme Django must
-        handle, or a failure Django reports its own way)."""
+        answer (not a file under ``BASE_URL``, a refusal, a host Django refuses, plain
+        HTTP under ``SECURE_SSL_REDIRECT``). Raises what Django should report."""
         route = conf.serve_route()
         path = wsgi_path(environ, urlsplit(route.base_url).path)
         if path is None:
             return None
         request = _EnvironRequest(environ)
-        try:
-            request.get_host()
-            secure = request.is_secure()
-        except Exception:  # DisallowedHost, or a setting Django reports: its answer, its log
-            return None
+        request.get_host()  # DisallowedHost: Django answers 400 and logs it
+        secure = request.is_secure()
         if not secure and settings.SECURE_SSL_REDIRECT and SECURITY_MIDDLEWARE in settings.MIDDLEWARE:
             return None  # SecurityMiddleware redirects to HTTPS (or knows the path is exempt)
-        try:
-            found = route.resolve(path, environ.get("QUERY_STRING", ""))
-            if isinstance(found, Response):
-                return None
-            response = route.respond(found, method, EnvironHeaders(environ))
-        except Exception:
-            return None  # the serve view meets it again, and Django logs and answers it
+        extra = security_headers(secure)
+        found = route.resolve(path, environ.get("QUERY_STRING", ""))
+        if isinstance(found, Response):
+            return None
+        response = route.respond(found, method, EnvironHeaders(environ))
         if response.status in (403, 404):
             response.close()
             return None
-        extra = security_headers(secure)
         if extra:
             present = {name.lower() for name, _ in response.headers}
             response.headers = [*response.headers, *(item for item in extra if item[0].lower() not in present)]

@@ -192,3 +192,10 @@ def test_security_headers_follow_the_settings(entry):
         answer = call(app, "GET", "/files/pub/page.html", "https")
         assert answer.status == 200 and answer["Referrer-Policy"] is None
         assert answer["Strict-Transport-Security"] is None and answer["X-Content-Type-Options"] == "nosniff"
+
+
+def test_settings_that_break_serving_are_reported_by_django_not_by_the_server(entry):
+    app, inner = entry
+    with override_settings(GENRO_STORAGE={"MOUNTS": [{"name": "x", "type": "no-such-backend"}]}):
+        broken = call(app, "GET", "/files/x/y.txt")
+        assert broken.status == 500 and inner.calls == 1  # Django's handler answered, and logged it
