@@ -5,8 +5,9 @@ the request signals and converts the response: about 100 µs a request before an
 :class:`ServeApplication` answers the same files (public mounts, valid signed URLs under
 ``BASE_URL``, GET and HEAD) before Django's handler, as WhiteNoise's WSGI wrapper did for
 static files, with the same headers as ``ServeMiddleware`` placed after
-``SecurityMiddleware``. Everything else, refusals included, goes to Django as it is: the
-``ALLOWED_HOSTS`` check, an HTTPS redirect, ``AUTHORIZE``, the serve view's own answers.
+``SecurityMiddleware``. Everything else goes to Django as it is: the ``ALLOWED_HOSTS``
+check, an HTTPS redirect, ``AUTHORIZE``, and every error answer (refusals, 412, 416), which
+Django's handler answers and logs as it always does.
 
 In ``wsgi.py``::
 
@@ -112,8 +113,8 @@ class ServeApplication:
 
     def answer(self, environ: dict[str, Any], method: str) -> Response | None:
         """The core's answer for a file this application serves, or None for Django to
-        answer (not a file under ``BASE_URL``, a refusal, a host Django refuses, plain
-        HTTP under ``SECURE_SSL_REDIRECT``). Raises what Django should report."""
+        answer (not a file under ``BASE_URL``, an error answer, a host Django refuses,
+        plain HTTP under ``SECURE_SSL_REDIRECT``). Raises what Django should report."""
         route = conf.serve_route()
         path = wsgi_path(environ, urlsplit(route.base_url).path)
         if path is None:
@@ -128,7 +129,7 @@ class ServeApplication:
         if isinstance(found, Response):
             return None
         response = route.respond(found, method, EnvironHeaders(environ))
-        if response.status in (403, 404):
+        if response.status >= 400:  # refusals, 412, 416, 503: Django answers and logs them
             response.close()
             return None
         if extra:

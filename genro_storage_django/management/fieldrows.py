@@ -14,18 +14,16 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
-from django.db import DatabaseError, models, transaction
+from django.db import models, transaction
 
 from genro_storage import StorageManager
 from genro_storage.migrate import COPIED, REUSED, FileMove
 
 from ..fields import MountStorage
 from ..storage import GenroStorage
+from .references import unreferenced
 
-__all__ = ["resolve_field", "FieldRows", "Rewrite", "file_fields"]
-
-#: Values per ``IN (...)`` query: below SQLite's oldest limit of 999 parameters.
-IN_CHUNK = 500
+__all__ = ["resolve_field", "FieldRows", "Rewrite"]
 
 
 def resolve_field(label: str) -> models.FileField:
@@ -159,44 +157,6 @@ class FieldRows:
     def unreferenced(self, moves: list[FileMove]) -> list[FileMove]:
         """The moves whose source no row names any more: of this field (a row may still, if
         it changed meanwhile or shares the file and was not rewritten yet) or of any other
-        file field on a mount, in any installed model. A field that cannot be read keeps
-        every source (its label goes to :attr:`unchecked`)."""
-        still: set[str] = set()
-        for other in file_fields():
-            try:
-                still |= _named(other, moves)
-            except DatabaseError as exc:
-                meta = other.model._meta
-                self.unchecked.setdefault(f"{meta.app_label}.{meta.object_name}.{other.name}", exc)
-                return []
-        return [move for move in moves if move.source.fullpath not in still]
-
-
-def file_fields() -> list[models.FileField]:
-    """Every concrete file field stored on a mount, in the installed models."""
-    return [
-        found
-        for model in apps.get_models()
-        if not model._meta.proxy
-        for found in model._meta.concrete_fields
-        if isinstance(found, models.FileField) and isinstance(found.storage, GenroStorage)
-    ]
-
-
-def _named(field: models.FileField, moves: list[FileMove]) -> set[str]:
-    """The sources (``mount:path``) of ``moves`` that a row of ``field`` names: by
-    ``mount:path``, or by a plain name on the field's own mount."""
-    own_mount = field.storage.mount_name
-    names: dict[str, str] = {}
-    for move in moves:
-        source = move.source
-        names[source.fullpath] = source.fullpath
-        if source.mount_name == own_mount:
-            names[source.path] = source.fullpath
-    values = list(names)
-    rows = field.model._base_manager.all()
-    named: set[str] = set()
-    for start in range(0, len(values), IN_CHUNK):
-        chunk = values[start : start + IN_CHUNK]
-        named.update(rows.filter(**{f"{field.name}__in": chunk}).values_list(field.name, flat=True))
-    return {names[value] for value in named}
+        file field on a mount (see :func:`~.references.unreferenced`). Fields that cannot be
+        read keep every source, and their labels go to :attr:`unchecked`."""
+        return unreferenced(moves, self.unchecked)

@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test.utils import override_settings
 from helpers import mount_config, server_for, snapshot
-from testapp.models import Document, Picture, Plain
+from testapp.models import Document, Located, Picture, Plain
 
 from genro_storage import StorageManager
 from genro_storage.migrate import Migration
@@ -114,15 +114,19 @@ def test_delete_source_removes_each_old_file_no_row_names(storage):
 
 @pytest.mark.django_db
 def test_delete_source_keeps_a_file_another_field_still_names(storage):
-    documents(storage, 4)
-    Plain.objects.create(normal="docs/f0.txt")  # a plain FileField on mount a: a name without its mount
-    storage.node("a:pictures/p.png").write_bytes(PNG)
-    Picture.objects.create(image="a:docs/f1.txt")
+    documents(storage, 7)
+    # Other fields naming f0..f4 however they spell them; f5 and f6 are named by no one else.
+    Plain.objects.create(normal="docs//f0.txt")
+    Plain.objects.create(normal="./docs/f1.txt")
+    Plain.objects.create(normal="docs\\f2.txt")
+    Located.objects.create(file="f3.txt")  # its storage's location is docs/
+    Picture.objects.create(image="a:docs/f4.txt")
+    Plain.objects.create(normal="other/f5.txt")  # the same file name, another file
     output = migrate(FIELD, "--to", "b", "--delete-source")
-    assert "sources deleted 2" in output and "rows: 4 rewritten" in output
-    assert storage.node("a:docs/f0.txt").read_bytes() == b"content 0"
-    assert storage.node("a:docs/f1.txt").read_bytes() == b"content 1"
-    assert not storage.node("a:docs/f2.txt").exists and not storage.node("a:docs/f3.txt").exists
+    assert "sources deleted 2" in output and "rows: 7 rewritten" in output
+    for index in range(5):
+        assert storage.node(f"a:docs/f{index}.txt").read_bytes() == f"content {index}".encode()
+    assert not storage.node("a:docs/f5.txt").exists and not storage.node("a:docs/f6.txt").exists
     assert all(row.file.name.startswith("b:") for row in Document.objects.all())
 
 
@@ -131,12 +135,14 @@ def test_delete_source_keeps_every_file_when_a_field_cannot_be_read(storage):
     from django.db import connection
 
     documents(storage, 2)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE {Plain._meta.db_table}")  # rolled back with the test's transaction
+    with connection.cursor() as cursor:  # rolled back with the test's transaction
+        cursor.execute(f"DROP TABLE {Plain._meta.db_table}")
+        cursor.execute(f"DROP TABLE {Located._meta.db_table}")
     err = io.StringIO()
     output = migrate(FIELD, "--to", "b", "--delete-source", stderr=err)
     assert "sources deleted 0" in output and "rows: 2 rewritten" in output
     assert "sources kept: testapp.Plain.normal could not be read" in err.getvalue()
+    assert "sources kept: testapp.Located.file could not be read" in err.getvalue()
     assert storage.node("a:docs/f0.txt").exists and storage.node("a:docs/f1.txt").exists
 
 

@@ -17,3 +17,9 @@ class Picture(models.Model):
 
 class Plain(models.Model):
     normal = models.FileField(storage=GenroStorage(mount="a"), upload_to="tests")
+
+
+class Located(models.Model):
+    """A plain FileField on a folder of mount ``a``: its names are relative to ``docs/``."""
+
+    file = models.FileField(storage=GenroStorage(mount="a", location="docs"))
