@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import io
 import wsgiref.util
+from contextlib import contextmanager
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 from django.test.utils import override_settings
 from helpers import mount_config, server_for
@@ -27,6 +30,19 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "genro_storage_django.middleware.ServeMiddleware",
 ]
+
+
+@contextmanager
+def connections_kept():
+    """As Django's test client does around a request: its handler's signals must not close
+    the test's database connection (they call ``close_old_connections``)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 class Recorder:
@@ -68,11 +84,12 @@ def call(app, method: str, url: str, scheme: str = "http", **headers: str) -> An
     wsgiref.util.setup_testing_defaults(environ)
     environ.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()})
     started = []
-    body = app(environ, lambda status, head, exc_info=None: started.append((status, head)))
-    try:
-        data = b"".join(body)
-    finally:
-        getattr(body, "close", lambda: None)()
+    with connections_kept():
+        body = app(environ, lambda status, head, exc_info=None: started.append((status, head)))
+        try:
+            data = b"".join(body)
+        finally:
+            getattr(body, "close", lambda: None)()
     return Answer(started[0][0], started[0][1], data)
 
 
