@@ -1,22 +1,31 @@
 """Flask serving: genro_storage_flask's ``send_node`` against ``flask.send_file`` on the same
 local files, and ``ext.serve`` of a 512 MiB S3 object with the worker's memory measured.
 
-One gunicorn (``-k gthread -w 2 --threads 8``, as bench/serve.py) runs the app defined in this
-file (``create_app``), whose two views differ only in the call that answers:
+One gunicorn (``-k gthread -w 2 --threads 8 --reuse-port``, as bench/serve.py) runs the app
+defined in this file (``create_app``), whose two views differ only in the call that answers:
 
     /send_file/<name>   flask.send_file(os.path.join(root, name))
     /send_node/<name>   send_node(ext.node("files", name))
 
+and a third, a reference on the Range row only, answering the same 51,000 bytes from memory
+(what Flask and gunicorn cost without any file: the ceiling for any file view):
+
+    /in_memory/<name>   Response(the bytes, 206, Content-Range as the others send it)
+
 Rows, each measured with ``wrk -t4 -c32`` for ``--duration`` seconds, ``--rounds`` times, the
-two views alternating (send_node first in odd rounds, send_file first in even ones):
+views taking turns (the order rotates each round):
 
     1MiB GET      GET of a 1 MiB file (both sendfile it)
     50KB Range    ``Range: bytes=1000-51999`` of a 64 MiB file
 
-The table gives each view's median req/s with its min-max over the rounds and the ratio of the
-medians (send_node / send_file); the goals are >= 1.0x on the 1 MiB GET and >= 1.5x on the
-Range. Before measuring, every view must answer the 1 MiB GET (200, exact bytes) and the Range
-(206, exact bytes).
+The table gives each view's median req/s with its min-max over the rounds, the gunicorn
+workers' CPU time per request (user + system, from /proc: what the view costs the server,
+apart from wrk's share of the cores), the ratio of its median req/s to send_file's and the
+spread of that ratio round by round (each round's views run back to back, so a slower spell
+of the machine weighs on both); the goals are send_node >= 1.0x on the 1 MiB GET and >= 1.5x
+on the Range. Before measuring,
+every view must answer the 1 MiB GET (200, exact bytes) and the Range (206, exact bytes); the
+in-memory one the Range.
 
 Then a second gunicorn (one gthread worker) serves ``ext.serve("s3:big.bin")`` from moto's S3
 server on 127.0.0.1, holding a 512 MiB object: the object is downloaded whole by a Python
@@ -56,8 +65,10 @@ SMALL_SIZE, BIG_SIZE, S3_SIZE = 1024 * 1024, 64 * 1024 * 1024, 512 * 1024 * 1024
 RANGE_START, RANGE_END = 1000, 51999  # inclusive: 51,000 bytes
 RANGE_HEADER = f"bytes={RANGE_START}-{RANGE_END}"
 VIEWS = ("send_node", "send_file")
+#: Not a contender: the Range row's answer built from memory, the ceiling of any file view.
+REFERENCE = "in_memory"
 ROWS = [("1MiB GET", SMALL, False, 1.0), ("50KB Range", BIG, True, 1.5)]
-GUNICORN_OPTS = ["-k", "gthread", "--threads", "8", "--log-level", "warning"]
+GUNICORN_OPTS = ["-k", "gthread", "--threads", "8", "--reuse-port", "--log-level", "warning"]
 RSS_GOAL = 128 * 1024 * 1024
 BUCKET = "bench"
 
@@ -67,7 +78,7 @@ BUCKET = "bench"
 
 def create_app():
     """The app gunicorn runs: BENCH_ROOT holds the local files, BENCH_S3 (JSON) the S3 mount."""
-    from flask import Flask, send_file
+    from flask import Flask, Response, send_file
 
     from genro_storage_flask import GenroStorage, send_node
 
@@ -75,6 +86,9 @@ def create_app():
     mounts = [{"name": "files", "type": "local", "path": root}]
     if os.environ.get("BENCH_S3"):
         mounts.append(json.loads(os.environ["BENCH_S3"]))
+    with open(os.path.join(root, BIG), "rb") as big:
+        size = os.fstat(big.fileno()).st_size
+        ranged = os.pread(big.fileno(), RANGE_END + 1 - RANGE_START, RANGE_START)
     app = Flask(__name__)
     app.config["GENRO_STORAGE_MOUNTS"] = mounts
     ext = GenroStorage(app)
@@ -86,6 +100,15 @@ def create_app():
     @app.route("/send_node/<name>")
     def by_send_node(name: str):
         return send_node(ext.node("files", name))
+
+    @app.route("/in_memory/<name>")
+    def by_memory(name: str):
+        return Response(
+            ranged,
+            206,
+            headers={"Content-Range": f"bytes {RANGE_START}-{RANGE_END}/{size}", "Accept-Ranges": "bytes"},
+            mimetype="application/octet-stream",
+        )
 
     @app.route("/serve_s3/<name>")
     def by_serve(name: str):
@@ -143,7 +166,17 @@ def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[
 # --------------------------------------------------------------------------- measuring
 
 
-def run_wrk(wrk: str, port: int, path: str, lua: Path | None, duration: int) -> float:
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time the processes have used, in seconds (from /proc)."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(wrk: str, port: int, path: str, lua: Path | None, duration: int) -> tuple[float, int]:
+    """``(requests per second, requests)`` of one wrk run."""
     from _procs import HOST
 
     cmd = [wrk, "-t4", "-c32", f"-d{duration}s", "--timeout", "10s"]
@@ -152,10 +185,11 @@ def run_wrk(wrk: str, port: int, path: str, lua: Path | None, duration: int) -> 
     cmd.append(f"http://{HOST}:{port}{path}")
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True).stdout
     rps = re.search(r"^Requests/sec:\s*([\d.]+)", out, re.M)
+    done = re.search(r"^\s*(\d+) requests in", out, re.M)
     bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
-    if rps is None or bad:
+    if rps is None or done is None or bad:
         raise RuntimeError(f"wrk: {'non-2xx answers' if bad else 'no Requests/sec'}:\n{out}")
-    return float(rps.group(1))
+    return float(rps.group(1)), int(done.group(1))
 
 
 def verify(port: int, small: bytes, big: bytes) -> None:
@@ -166,34 +200,54 @@ def verify(port: int, small: bytes, big: bytes) -> None:
         status, body = fetch(port, f"/{view}/{BIG}", {"Range": RANGE_HEADER})
         if status != 206 or body != big[RANGE_START : RANGE_END + 1]:
             sys.exit(f"{view}: Range {RANGE_HEADER} answered {status} with {len(body)} bytes (want 206, exact)")
-    print("   correctness check passed for both views (1 MiB GET 200 exact; Range 206 exact)")
+    status, body = fetch(port, f"/{REFERENCE}/{BIG}", {"Range": RANGE_HEADER})
+    if status != 206 or body != big[RANGE_START : RANGE_END + 1]:
+        sys.exit(f"{REFERENCE}: answered {status} with {len(body)} bytes (want 206, exact)")
+    print("   correctness check passed for every view (1 MiB GET 200 exact; Range 206 exact)")
 
 
-def local_rows(args: argparse.Namespace, wrk: str, root: Path, work: Path) -> dict[str, dict[str, list[float]]]:
+#: Per row and view, one figure per round.
+Figures = dict[str, dict[str, list[float]]]
+
+
+def local_rows(args: argparse.Namespace, wrk: str, root: Path, work: Path) -> tuple[Figures, Figures]:
+    """Per row and view, the req/s of each round and the workers' CPU time per request (us)."""
     small, big = os.urandom(SMALL_SIZE), os.urandom(BIG_SIZE)
     (root / SMALL).write_bytes(small)
     (root / BIG).write_bytes(big)
     lua = work / "range.lua"
     lua.write_text(f'wrk.headers["Range"] = "{RANGE_HEADER}"\n')
-    results: dict[str, dict[str, list[float]]] = {label: {view: [] for view in VIEWS} for label, *_ in ROWS}
+    results: Figures = {
+        label: {view: [] for view in (*VIEWS, *((REFERENCE,) if ranged else ()))} for label, _, ranged, _ in ROWS
+    }
+    cpu: Figures = {label: {view: [] for view in views} for label, views in results.items()}
     print("\n== send_node vs flask.send_file, one gunicorn (-w 2)")
     proc, port = start_gunicorn({"BENCH_ROOT": str(root)}, workers=2)
     try:
         verify(port, small, big)
+        workers = workers_of(proc)
         run_wrk(wrk, port, f"/send_node/{SMALL}", None, 1)  # warm-up, unmeasured: both workers booted
         run_wrk(wrk, port, f"/send_file/{SMALL}", None, 1)
         for round_number in range(args.rounds):
-            order = VIEWS if round_number % 2 == 0 else VIEWS[::-1]
             for label, name, ranged, _goal in ROWS:
-                for view in order:
-                    rps = run_wrk(wrk, port, f"/{view}/{name}", lua if ranged else None, args.duration)
+                views = list(results[label])
+                shift = round_number % len(views)
+                for view in views[shift:] + views[:shift]:
+                    before = cpu_seconds(workers)
+                    rps, done = run_wrk(wrk, port, f"/{view}/{name}", lua if ranged else None, args.duration)
+                    used = (cpu_seconds(workers) - before) / done * 1e6
                     results[label][view].append(rps)
-                    print(f"   round {round_number + 1}: {label:<11} {view:<10} {rps:>9.1f} req/s", flush=True)
+                    cpu[label][view].append(used)
+                    print(
+                        f"   round {round_number + 1}: {label:<11} {view:<10} {rps:>9.1f} req/s "
+                        f"{used:>6.0f} us CPU/req",
+                        flush=True,
+                    )
     finally:
         from _procs import stop
 
         stop(proc)
-    return results
+    return results, cpu
 
 
 def s3_row(root: Path) -> dict[str, float]:
@@ -248,21 +302,31 @@ def s3_row(root: Path) -> dict[str, float]:
 # --------------------------------------------------------------------------- report
 
 
-def report(results: dict[str, dict[str, list[float]]], s3: dict[str, float] | None, rounds: int) -> None:
-    print(f"\n{'row':<11} {'view':<10} {'median req/s':>13} {'min-max':>19} {'ratio':>7}  goal")
-    print("-" * 72)
+def report(results: Figures, cpu: Figures, s3: dict[str, float] | None, rounds: int) -> None:
+    print(
+        f"\n{'row':<11} {'view':<10} {'median req/s':>13} {'min-max':>11} {'CPU us/req':>11} "
+        f"{'ratio':>6} {'rounds':>9}  goal"
+    )
+    print("-" * 96)
     for label, _name, _ranged, goal in ROWS:
-        mine, theirs = median(results[label]["send_node"]), median(results[label]["send_file"])
-        for view in VIEWS:
-            figures = results[label][view]
+        anchor = results[label]["send_file"]
+        mine, theirs = median(results[label]["send_node"]), median(anchor)
+        for view, figures in results[label].items():
             spread = f"{min(figures):.0f}-{max(figures):.0f}"
+            rounds_ratio = [a / b for a, b in zip(figures, anchor, strict=True)]
+            ratio = f"{median(figures) / theirs:>5.2f}x {min(rounds_ratio):>4.2f}-{max(rounds_ratio):.2f}"
             if view == "send_node":
-                verdict = "ok" if mine / theirs >= goal else "MISSED"
-                tail = f"{mine / theirs:>6.2f}x  >= {goal:.1f}x {verdict}"
+                tail = f"{ratio}  >= {goal:.1f}x {'ok' if mine / theirs >= goal else 'MISSED'}"
+            elif view == REFERENCE:
+                tail = f"{ratio}  (reference: no file, the ceiling)"
             else:
-                tail = f"{'1.00x':>7}  (anchor)"
-            print(f"{label:<11} {view:<10} {median(figures):>13.1f} {spread:>19} {tail}")
-    print(f"({rounds} rounds per view and row; ratio = median send_node / median send_file)")
+                tail = f"{'1.00x':>6} {'':>9}  (anchor)"
+            used = f"{median(cpu[label][view]):.0f}"
+            print(f"{label:<11} {view:<10} {median(figures):>13.1f} {spread:>11} {used:>11} {tail}")
+    print(
+        f"({rounds} rounds per view and row; ratio = median / median send_file, rounds = its lowest and highest "
+        "round by round; CPU us/req: the gunicorn workers' user+system time per request, median)"
+    )
     if s3 is not None:
         verdict = "ok" if s3["peak"] < RSS_GOAL else "MISSED"
         print(
@@ -291,9 +355,9 @@ def main() -> None:
         work = Path(tmp)
         root = work / "data"
         root.mkdir()
-        results = local_rows(args, wrk, root, work)
+        results, cpu = local_rows(args, wrk, root, work)
         s3 = None if args.no_s3 else s3_row(root)
-    report(results, s3, args.rounds)
+    report(results, cpu, s3, args.rounds)
 
 
 if __name__ == "__main__":

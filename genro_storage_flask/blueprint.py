@@ -9,17 +9,16 @@ kept in that app's state, so one blueprint object can serve two apps, each its o
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 import flask
-from flask import Blueprint, abort, redirect, request
+from flask import Blueprint, abort, current_app, redirect, request
 from flask.blueprints import BlueprintSetupState
 
 from genro_storage import StorageError, StorageNode
 from genro_storage.http import Response, listing_response, status_for
 
 from .extension import app_state
-from .helpers import default_max_age, serve_options
+from .helpers import default_max_age, options_for
 from .responses import flask_response, respond_for
 from .routes import Authorize, BlueprintRoute, check_authorized, current_route, register
 
@@ -89,7 +88,8 @@ def _names(value: Iterable[str], argument: str) -> frozenset[str]:
 def serve(mount: str, path: str) -> flask.Response:
     """GET/HEAD a file, or a folder's listing for a URL ending in ``/``."""
     route = current_route()
-    state = app_state()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    state = app_state(app)
     asked: list[StorageNode] = []
 
     def later(node: StorageNode) -> bool:
@@ -106,18 +106,17 @@ def serve(mount: str, path: str) -> flask.Response:
         return _listing(route, node)
     if asked:
         check_authorized(route, node, "read")
-    max_age = default_max_age(state, node)
-    options = serve_options(state, (("max_age", max_age),)) if max_age is not None else state.options
-    if not route.route.is_public(node.mount_name):
-        options = replace(options, private=True)  # signed or authorised: no shared cache keeps it
-    response = respond_for(state, node, options)
+    max_age = default_max_age(app, state, node)
+    # A mount not in PUBLIC_MOUNTS (signed or authorised) is answered private: no shared cache keeps it.
+    options = options_for(state, node, (("max_age", max_age),) if max_age is not None else ())
+    response = respond_for(state, node, options, app)
     if response.status == 403 and route.listing and _is_folder(node):
         response.close()
         # A folder's URL ends in '/', as its listing's links do: relative links then work.
         target = request.script_root + request.path + "/"
         query = request.query_string.decode("latin-1")
         return redirect(target + ("?" + query if query else ""), 308)
-    return flask_response(response, options)
+    return flask_response(response, options, app)
 
 
 def _is_folder(node: StorageNode) -> bool:

@@ -11,7 +11,8 @@ Every key, with its default:
 - ``GENRO_STORAGE_BASE_URL`` (``'/files/'``): where the blueprint is registered; signed URLs
   point there. A path starting with ``/``, or an absolute ``http(s)://`` URL.
 - ``GENRO_STORAGE_PUBLIC_MOUNTS`` (``[]``): mounts the blueprint serves without a signature
-  or an ``authorize`` check.
+  or an ``authorize`` check. Files of every other mount are answered ``Cache-Control:
+  private`` (never ``public``), by the blueprint, ``send_node`` and ``ext.serve`` alike.
 - ``GENRO_STORAGE_SERVE`` (``{}``): serving options
   (:class:`genro_storage.http.ServeOptions`: ``MAX_AGE``, ``ACTIVE_CONTENT``...).
 - ``GENRO_STORAGE_OFFLOAD`` (``{}``): per mount, who sends the bytes once access is granted:
@@ -33,7 +34,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -72,6 +73,8 @@ class AppState:
     extension: Any
     storage: StorageManager
     options: ServeOptions
+    #: ``options`` with ``private``: how files of mounts not in ``public`` are answered.
+    private_options: ServeOptions
     base_url: str
     public: frozenset[str]
     offload: dict[str, Offload]
@@ -80,7 +83,7 @@ class AppState:
     same_origin: bool
     #: Per registered blueprint (its full name): what it serves, built at registration.
     routes: dict[str, Any] = field(default_factory=dict)
-    #: ``options`` with per-call keywords applied, by those keywords (see ``serve_options``).
+    #: ``options`` with per-call keywords applied, by ``(private, keywords)``: see ``options_for``.
     derived: dict[Any, ServeOptions] = field(default_factory=dict)
 
 
@@ -191,6 +194,7 @@ def build_state(extension: Any, config: dict[str, Any]) -> AppState:
         extension=extension,
         storage=storage,
         options=options,
+        private_options=options if options.private else replace(options, private=True),
         base_url=base_url,
         public=_mount_names(storage, config[_key("PUBLIC_MOUNTS")], "PUBLIC_MOUNTS"),
         offload=offload,

@@ -2,7 +2,9 @@
 
 As ``flask.send_file`` is a wrapper passing Flask's arguments to werkzeug, ``send_node`` is
 one passing them to the core responder: the app's serving options, ``USE_X_SENDFILE`` and
-``SEND_FILE_MAX_AGE_DEFAULT``, the per-mount offload, the response class.
+``SEND_FILE_MAX_AGE_DEFAULT``, the per-mount offload, the response class. Files of mounts not
+in ``GENRO_STORAGE_PUBLIC_MOUNTS`` are answered ``Cache-Control: private``, as the blueprint
+answers them: a view that checked access sends what no shared cache may hand to others.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import flask
-from flask import current_app
+from flask import Flask, current_app, request
 
 from genro_storage import StorageNode
 from genro_storage.http import ServeOptions
@@ -22,34 +24,49 @@ from .config import AppState
 from .extension import app_state
 from .responses import flask_response, respond_for
 
-__all__ = ["send_node", "serve_options", "default_max_age"]
+__all__ = ["send_node", "options_for", "default_max_age"]
 
 #: Distinct per-call keyword sets kept per app before the cache starts over.
 _DERIVED_MAX = 256
+#: Flask's own ``get_send_file_max_age``: an app that does not override it gets
+#: ``SEND_FILE_MAX_AGE_DEFAULT`` read here, without a second trip through ``current_app``.
+_FLASK_MAX_AGE = Flask.get_send_file_max_age
 
 
-def serve_options(state: AppState, given: tuple[tuple[str, Any], ...]) -> ServeOptions:
-    """The app's serving options with ``given`` (``(name, value)`` pairs) applied, built
-    once per distinct set (a view passes the same keywords on every request)."""
+def options_for(state: AppState, node: StorageNode, given: tuple[tuple[str, Any], ...] = ()) -> ServeOptions:
+    """The options answering ``node``: the app's, with ``given`` (``(name, value)`` pairs)
+    applied, and ``private`` for a mount not in ``GENRO_STORAGE_PUBLIC_MOUNTS`` (a browser may
+    keep the file, never a shared cache). Built once per distinct set and kept in the app's
+    state: a view passes the same keywords on every request."""
+    private = node.mount_name not in state.public
     if not given:
-        return state.options
+        return state.private_options if private else state.options
+    key = (private, given)
     try:
-        options = state.derived.get(given)
+        options = state.derived.get(key)
     except TypeError:  # an unhashable value: let the options say what is wrong with it
-        return ServeOptions.build(state.options, **dict(given))
+        return _derive(state, given, private)
     if options is None:
         if len(state.derived) >= _DERIVED_MAX:
             state.derived.clear()
-        options = state.derived[given] = ServeOptions.build(state.options, **dict(given))
+        options = state.derived[key] = _derive(state, given, private)
     return options
 
 
-def default_max_age(state: AppState, node: StorageNode) -> int | None:
+def _derive(state: AppState, given: tuple[tuple[str, Any], ...], private: bool) -> ServeOptions:
+    options = ServeOptions.build(state.options, **dict(given))
+    return ServeOptions.build(options, private=True) if private and not options.private else options
+
+
+def default_max_age(app: Flask, state: AppState, node: StorageNode) -> int | None:
     """``max_age`` when neither the call nor ``GENRO_STORAGE_SERVE`` gives one: the app's
     ``get_send_file_max_age`` (``SEND_FILE_MAX_AGE_DEFAULT``), as ``send_file`` takes it."""
     if state.options.max_age is not None:
         return None
-    return current_app.get_send_file_max_age(node.path)
+    if type(app).get_send_file_max_age is _FLASK_MAX_AGE and "get_send_file_max_age" not in app.__dict__:
+        value = app.config["SEND_FILE_MAX_AGE_DEFAULT"]  # what Flask's method returns, read the same way
+        return int(value.total_seconds()) if isinstance(value, _dt.timedelta) else value
+    return app.get_send_file_max_age(node.path)
 
 
 def send_node(
@@ -75,15 +92,18 @@ def send_node(
     ``download_name`` when it names one, else from the node's name. A naive
     ``last_modified`` is UTC (as werkzeug takes it). ``etag`` may be a string, the ETag
     to send and to check preconditions and If-Range against (the caller then answers for
-    it changing with the file, as with ``send_file``). Any method but HEAD is answered as GET, so a POST view can
-    send a file. A missing file is ``abort(404)``, so the app's 404 handler runs.
+    it changing with the file, as with ``send_file``). Any method but HEAD is answered as GET,
+    so a POST view can send a file. A missing file is ``abort(404)``, so the app's 404 handler
+    runs. A file of a mount not in ``GENRO_STORAGE_PUBLIC_MOUNTS`` gets ``Cache-Control:
+    private`` (``private, max-age=N`` or ``private, no-cache``), never ``public``.
 
     As with ``send_file``: never build ``node`` from a path a user sent without checking it
     is one they may read (the core keeps it inside its mount, nothing more).
     """
     if not isinstance(node, StorageNode):
         raise TypeError(f"send_node() takes a StorageNode (ext.node('mount:path')), not {type(node).__name__}")
-    state = app_state()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # once: each proxy hop costs
+    state = app_state(app)
     given: list[tuple[str, Any]] = []
     if mimetype is None and download_name is not None:
         mimetype = mimetypes.guess_type(download_name)[0]
@@ -104,8 +124,9 @@ def send_node(
     if callable(max_age):
         max_age = max_age(node.path)
     elif max_age is None:
-        max_age = default_max_age(state, node)
+        max_age = default_max_age(app, state, node)
     if max_age is not None:
         given.append(("max_age", max_age))
-    options = serve_options(state, tuple(given))
-    return flask_response(respond_for(state, node, options), options)
+    options = options_for(state, node, tuple(given))
+    environ = request._get_current_object().environ  # type: ignore[attr-defined]
+    return flask_response(respond_for(state, node, options, app, environ), options, app, environ)

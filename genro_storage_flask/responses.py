@@ -4,10 +4,11 @@ answer to the current request for a node (offloaded where configured)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import flask
-from flask import abort, current_app, request
+from flask import Flask, abort, current_app, request
 from werkzeug.datastructures import Headers
 from werkzeug.wsgi import wrap_file
 
@@ -47,39 +48,60 @@ def _expires_at(max_age: int) -> str:
     return made[1]
 
 
-def flask_response(response: Response, options: ServeOptions | None = None) -> flask.Response:
+def flask_response(
+    response: Response,
+    options: ServeOptions | None = None,
+    app: Flask | None = None,
+    environ: Mapping[str, Any] | None = None,
+) -> flask.Response:
     """The Flask response for a core one: a local slice through ``wsgi.file_wrapper`` (the
     server may sendfile it), any other body streamed as it is; 403/404/405/503 ``abort``.
     With ``options.max_age`` above 0, ``Expires`` goes with ``Cache-Control`` (as
     ``send_file`` sends it); an answer the core gives no Content-Type (304, 412, 416) gets
-    none from Flask either."""
+    none from Flask either. ``app`` and ``environ`` default to the current ones (a caller
+    holding them saves the lookups)."""
     status = response.status
     if status in _ABORTED:
         response.close()
         if status == 405:
             abort(405, valid_methods=["GET", "HEAD"])
         abort(status)
+    if app is None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
     body: Any = response.body
     if response.file is not None:
-        body = wrap_file(request.environ, response.file, CHUNK_SIZE)
+        body = wrap_file(request.environ if environ is None else environ, response.file, CHUNK_SIZE)
     headers = list(response.headers)  # the app may change them: never the core's own list
     if options is not None and options.max_age and status in _CACHED:
         headers.append(("Expires", _expires_at(options.max_age)))
-    answer = current_app.response_class(body, status=status, headers=_CoreHeaders(headers), direct_passthrough=True)
+    answer = app.response_class(body, status=status, headers=_CoreHeaders(headers), direct_passthrough=True)
     if status != 200 and status != 206 and response.header("Content-Type") is None:
         del answer.headers["Content-Type"]
-    answer.call_on_close(response.close)
+    if getattr(response.body, "close", None) is not None:
+        # The server closes the body it is given; werkzeug closes this response instead when
+        # it sends none (HEAD, 304), so the core's body is released either way.
+        answer.call_on_close(response.close)
     return answer
 
 
-def respond_for(state: AppState, node: StorageNode, options: ServeOptions) -> Response:
+def respond_for(
+    state: AppState,
+    node: StorageNode,
+    options: ServeOptions,
+    app: Flask | None = None,
+    environ: Mapping[str, Any] | None = None,
+) -> Response:
     """The core's answer to the current request for ``node``, offloaded where configured
     (the mount's ``GENRO_STORAGE_OFFLOAD``, else ``USE_X_SENDFILE`` for local files, read at
     each call as ``send_file`` reads it). Any method but HEAD is answered as GET, as
-    ``send_file`` answers it: a view taking a POST can send a file."""
-    environ = request.environ
+    ``send_file`` answers it: a view taking a POST can send a file. ``app`` and ``environ``
+    default to the current ones."""
+    if app is None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if environ is None:
+        environ = request._get_current_object().environ  # type: ignore[attr-defined]
     offload = state.offload.get(node.mount_name)
-    if offload is None and current_app.config.get("USE_X_SENDFILE") and node.backend.supports("local_files"):
+    if offload is None and app.config.get("USE_X_SENDFILE") and node.backend.supports("local_files"):
         offload = X_SENDFILE
     headers = EnvironHeaders(environ)
     method = "HEAD" if environ.get("REQUEST_METHOD") == "HEAD" else "GET"

@@ -1,6 +1,7 @@
 """send_node() takes what flask.send_file takes and answers as it does: from a POST view,
-naive datetimes, callable max_age, the type from download_name, Expires, no text/html on
-an empty refusal; ext.serve() with a mount from the URL."""
+naive datetimes, callable max_age, SEND_FILE_MAX_AGE_DEFAULT and an app's own
+get_send_file_max_age, the type from download_name, Expires, no text/html on an empty
+refusal; ext.serve() with a mount from the URL."""
 
 from __future__ import annotations
 
@@ -8,18 +9,20 @@ import datetime as dt
 import email.utils
 import time
 
+import flask
 import pytest
 from flask import request
 from flask_helpers import new_app
 
-from genro_storage_flask import send_node
+from genro_storage_flask import GenroStorage, send_node
 
 DATA = b"0123456789" * 1000
 
 
 @pytest.fixture
 def app_ext(mount):
-    app, ext = new_app(GENRO_STORAGE_MOUNTS=[mount])
+    # Public, as the files send_file answers are to caches (a private mount: test_flask_cache_scope).
+    app, ext = new_app(GENRO_STORAGE_MOUNTS=[mount], GENRO_STORAGE_PUBLIC_MOUNTS=["m"])
 
     @app.errorhandler(404)
     def not_found(error):
@@ -90,6 +93,49 @@ def test_max_age_may_be_a_callable_given_the_path(app_ext):
     assert seen == ["doc.bin"]
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = dt.timedelta(minutes=2)
     assert client.get("/flask-default").headers["Cache-Control"] == "public, max-age=120"
+
+
+@pytest.mark.parametrize("default", [None, 45, dt.timedelta(minutes=2)], ids=["none", "int", "timedelta"])
+def test_send_file_max_age_default_gives_what_send_file_gives(app_ext, tmp_path, default):
+    app, ext = app_ext
+    path = tmp_path / "same.bin"
+    path.write_bytes(DATA)
+
+    @app.route("/theirs")
+    def theirs():
+        return flask.send_file(path)
+
+    @app.route("/ours")
+    def ours():
+        return send_node(ext.node("m:doc.bin"))
+
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = default
+    client = app.test_client()
+    expected = client.get("/theirs").headers["Cache-Control"]
+    assert client.get("/ours").headers["Cache-Control"] == expected
+    assert ("Expires" in client.get("/ours").headers) == ("Expires" in client.get("/theirs").headers)
+
+
+def test_an_overridden_get_send_file_max_age_is_asked_with_the_path(mount):
+    seen = []
+
+    class App(flask.Flask):
+        def get_send_file_max_age(self, filename):
+            seen.append(filename)
+            return 7
+
+    app = App("flask_tests")
+    app.config.update(GENRO_STORAGE_MOUNTS=[mount], GENRO_STORAGE_PUBLIC_MOUNTS=["m"])
+    ext = GenroStorage(app)
+    with app.app_context():
+        ext.node("m:doc.bin").write_bytes(DATA)
+
+    @app.route("/o")
+    def overridden():
+        return send_node(ext.node("m:doc.bin"))
+
+    assert app.test_client().get("/o").headers["Cache-Control"] == "public, max-age=7"
+    assert seen == ["doc.bin"]
 
 
 def test_a_custom_etag_string_is_sent_and_checked(app_ext):

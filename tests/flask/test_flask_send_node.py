@@ -55,7 +55,7 @@ def test_get_streams_the_whole_file_with_validators(served):
     assert response.headers["Accept-Ranges"] == "bytes"
     assert response.headers["ETag"].startswith('"')
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["Cache-Control"] == "private, no-cache"  # m is not a public mount
 
 
 def test_head_has_the_headers_and_no_body(served):
@@ -160,9 +160,9 @@ def test_send_node_keyword_mimetype(served):
 
 def test_max_age_and_send_file_max_age_default(served):
     client, app, _ = served
-    assert client.get("/f/doc.bin", query_string={"max_age": "60"}).headers["Cache-Control"] == "public, max-age=60"
+    assert client.get("/f/doc.bin", query_string={"max_age": "60"}).headers["Cache-Control"] == "private, max-age=60"
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 120
-    assert client.get("/f/doc.bin").headers["Cache-Control"] == "public, max-age=120"
+    assert client.get("/f/doc.bin").headers["Cache-Control"] == "private, max-age=120"
 
 
 def test_html_is_sandboxed_by_default(served):
@@ -191,5 +191,5 @@ def test_serve_options_from_config_apply(mount):
         return ext.serve("m:p.svg")
 
     response = app.test_client().get("/s")
-    assert response.headers["Cache-Control"] == "public, max-age=30"
+    assert response.headers["Cache-Control"] == "private, max-age=30"
     assert response.headers["Content-Disposition"].startswith("attachment")
