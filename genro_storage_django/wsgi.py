@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.core.signals import setting_changed
 from django.core.wsgi import get_wsgi_application as django_wsgi_application
 from django.dispatch import receiver
@@ -44,6 +45,10 @@ SECURITY_MIDDLEWARE = "django.middleware.security.SecurityMiddleware"
 _lock = threading.Lock()
 #: (secure?) -> the headers SecurityMiddleware adds to a response, from the settings.
 _security: dict[bool, list[tuple[str, str]]] = {}
+#: Host header -> whether Django's ``get_host`` accepts it, under the settings as they are.
+_hosts: dict[str, bool] = {}
+#: Distinct Host headers remembered before the cache starts over (a client may send any).
+_HOSTS_MAX = 256
 
 
 class _EnvironRequest(HttpRequest):
@@ -86,10 +91,36 @@ def security_headers(secure: bool) -> list[tuple[str, str]]:
     return found
 
 
+def host_allowed(request: _EnvironRequest) -> bool:
+    """Whether Django's ``get_host`` accepts the request's host (``ALLOWED_HOSTS``), the
+    answer kept per ``Host`` header: the check costs more than the rest of a file's answer."""
+    meta = request.META
+    host = meta.get("HTTP_HOST")
+    if host is None or settings.USE_X_FORWARDED_HOST:
+        host = None  # the host comes from other fields: ask Django each time
+    else:
+        allowed = _hosts.get(host)
+        if allowed is not None:
+            return allowed
+    try:
+        request.get_host()
+        allowed = True
+    except DisallowedHost:
+        allowed = False
+    if host is not None:
+        with _lock:
+            if len(_hosts) >= _HOSTS_MAX:
+                _hosts.clear()
+            _hosts[host] = allowed
+    return allowed
+
+
 @receiver(setting_changed)
 def _settings_changed(setting: str, **kwargs: Any) -> None:
-    if setting == "MIDDLEWARE" or setting.startswith("SECURE_"):
-        with _lock:
+    with _lock:
+        if setting in ("ALLOWED_HOSTS", "DEBUG", "USE_X_FORWARDED_HOST"):
+            _hosts.clear()
+        if setting == "MIDDLEWARE" or setting.startswith("SECURE_"):
             _security.clear()
 
 
@@ -99,6 +130,7 @@ class ServeApplication:
 
     def __init__(self, application: Any):
         self.application = application
+        self._prefix: tuple[Any, str] = (None, "")  # (route, the path part of its base_url)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
@@ -116,11 +148,15 @@ class ServeApplication:
         answer (not a file under ``BASE_URL``, an error answer, a host Django refuses,
         plain HTTP under ``SECURE_SSL_REDIRECT``). Raises what Django should report."""
         route = conf.serve_route()
-        path = wsgi_path(environ, urlsplit(route.base_url).path)
+        known = self._prefix
+        if known[0] is not route:  # settings changed: a new route, maybe a new BASE_URL
+            known = self._prefix = (route, urlsplit(route.base_url).path)
+        path = wsgi_path(environ, known[1])
         if path is None:
             return None
         request = _EnvironRequest(environ)
-        request.get_host()  # DisallowedHost: Django answers 400 and logs it
+        if not host_allowed(request):
+            return None  # Django answers 400 and logs it
         secure = request.is_secure()
         if not secure and settings.SECURE_SSL_REDIRECT and SECURITY_MIDDLEWARE in settings.MIDDLEWARE:
             return None  # SecurityMiddleware redirects to HTTPS (or knows the path is exempt)
