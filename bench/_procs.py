@@ -1,4 +1,5 @@
-"""Server processes for the benchmarks: a free port, waiting until it listens, stopping it."""
+"""Server processes for the benchmarks: a free port, waiting until it listens, stopping it,
+the CPU time it used and the end of its log."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 HOST = "127.0.0.1"
 
@@ -41,3 +43,17 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+def cpu_ticks(pid: int) -> int:
+    """User + system CPU time of the process (all its threads), in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+
+
+def tail(path: Path | None, lines: int = 15) -> str:
+    """The last lines of a log, or nothing when there is none."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path else ""
+    except OSError:
+        return ""

@@ -65,7 +65,6 @@ import argparse
 import http.client
 import importlib.util
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -74,7 +73,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _procs import HOST, free_port, stop, wait_for_port  # a module beside this script
+from _procs import HOST, cpu_ticks, free_port, stop, tail, wait_for_port  # modules beside this script
+from _wrk import fetch, run_wrk
 
 HERE = Path(__file__).resolve().parent
 APPS_DIR = HERE / "serve_apps"
@@ -89,7 +89,6 @@ GENRO, GENRO_MW, GENRO_VIEW = "genro", "genro mw", "genro view"
 STATIC, WHITENOISE, MEMORY = "static.serve", "whitenoise", "memory"
 GUNICORN_OPTS = ["-k", "gthread", "-w", "2", "--threads", "8", "--reuse-port", "--log-level", "warning"]
 UVICORN_OPTS = ["--workers", "2", "--log-level", "warning", "--no-access-log"]
-UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}  # wrk's units are binary
 BASIS_NAMES = {"rps": "req/s", "mbps": "MB/s"}
 #: A run where the busier worker took more than this share of the CPU ran on one worker.
 LOPSIDED = 0.9
@@ -176,13 +175,6 @@ def check_prerequisites() -> str:
 # --------------------------------------------------------------------------- processes
 
 
-def tail(path: Path | None, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path else ""
-    except OSError:
-        return ""
-
-
 def start(server: Server, root: Path, work: Path) -> None:
     server.port = free_port()
     server.log = work / f"{server.handler}-{server.app}.log"
@@ -230,16 +222,6 @@ def reset_peaks(pids: list[int]) -> dict[int, int]:
 # --------------------------------------------------------------------------- checks and load
 
 
-def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection(HOST, port, timeout=60)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
-
-
 def verify(server: Server, small: bytes, big: bytes) -> list[str]:
     """Problems with the server's answers (empty when each file and the Range come back exact)."""
     problems = []
@@ -256,47 +238,6 @@ def verify(server: Server, small: bytes, big: bytes) -> list[str]:
     return problems
 
 
-def to_mb(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)\s*([KMGT]?B)", text.strip())
-    if not match:
-        raise ValueError(f"unreadable wrk transfer rate {text!r}")
-    return float(match.group(1)) * UNITS[match.group(2)] / 1e6
-
-
-def parse_wrk(output: str) -> dict:
-    rps = re.search(r"^Requests/sec:\s*([\d.]+)", output, re.M)
-    transfer = re.search(r"^Transfer/sec:\s*(\S+)", output, re.M)
-    if not rps or not transfer:
-        raise ValueError("no Requests/sec or Transfer/sec in wrk's output:\n" + output)
-    count = re.search(r"^\s*(\d+) requests in", output, re.M)
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", output)
-    errors = re.search(r"Socket errors:\s*(.+)", output)
-    return {
-        "rps": float(rps.group(1)),
-        "mbps": to_mb(transfer.group(1)),
-        "non2xx": int(non2xx.group(1)) if non2xx else 0,
-        "errors": errors.group(1).strip() if errors else "",
-        "requests": int(count.group(1)) if count else 0,
-    }
-
-
-def run_wrk(wrk: str, port: int, path: str, lua: Path | None, connections: int, duration: int) -> dict:
-    cmd = [wrk, "-t4", f"-c{connections}", f"-d{duration}s", "--timeout", "30s"]
-    if lua is not None:
-        cmd += ["-s", str(lua)]
-    cmd.append(f"http://{HOST}:{port}{path}")
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"wrk exited with {out.returncode}: {out.stderr.strip()}")
-    return parse_wrk(out.stdout)
-
-
-def cpu_ticks(pid: int) -> int:
-    """User + system CPU time of the process (all its threads), in clock ticks."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
 def measure(server: Server, row: Row, wrk: str, lua: Path, duration: int) -> dict:
     """One wrk run of ``row`` on ``server``: wrk's figures, the share of the CPU time its
     busier worker took (near 100%: one worker served every connection, on one core), and
@@ -304,7 +245,7 @@ def measure(server: Server, row: Row, wrk: str, lua: Path, duration: int) -> dic
     pids = workers(server)
     before = reset_peaks(pids) if row.rss else {}
     cpu_before = {pid: cpu_ticks(pid) for pid in pids}
-    result = run_wrk(wrk, server.port, URL + row.file, lua if row.ranged else None, row.connections, duration)
+    _, result = run_wrk(wrk, server.port, URL + row.file, lua if row.ranged else None, duration, row.connections)
     used = [cpu_ticks(pid) - cpu_before[pid] for pid in pids]
     result["busy_share"] = max(used) / sum(used) if sum(used) else 0.0
     # CPU time of the server per answer: far less moved by other work on the machine than req/s.
@@ -500,7 +441,7 @@ def prepare(server: Server, wrk: str, small: bytes, big: bytes) -> None:
     # Unmeasured: workers boot after the port opens, and keep-alive connections would all
     # stay on the first worker ready. A steady-state server is what the rows compare.
     try:
-        run_wrk(wrk, server.port, URL + SMALL, None, 32, 1)
+        run_wrk(wrk, server.port, URL + SMALL, None, 1)
     except (RuntimeError, ValueError, subprocess.TimeoutExpired):
         pass
 

@@ -57,6 +57,10 @@ import time
 from pathlib import Path
 from statistics import median
 
+from _procs import HOST, cpu_ticks, free_port, stop, wait_for_port  # modules beside this script
+from _wrk import fetch
+from _wrk import run_wrk as wrk_run
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
@@ -121,8 +125,6 @@ def create_app():
 
 
 def start_gunicorn(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, int]:
-    from _procs import HOST, free_port, wait_for_port
-
     port = free_port()
     paths = [str(HERE), str(REPO), os.environ.get("PYTHONPATH", "")]
     cmd = [
@@ -151,45 +153,20 @@ def peak_rss(pid: int) -> int:
     return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) * 1024
 
 
-def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    from _procs import HOST
-
-    conn = http.client.HTTPConnection(HOST, port, timeout=60)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
 # --------------------------------------------------------------------------- measuring
 
 
 def cpu_seconds(pids: list[int]) -> float:
     """User plus system CPU time the processes have used, in seconds (from /proc)."""
-    ticks = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_ticks(pid) for pid in pids) / os.sysconf("SC_CLK_TCK")
 
 
 def run_wrk(wrk: str, port: int, path: str, lua: Path | None, duration: int) -> tuple[float, int]:
-    """``(requests per second, requests)`` of one wrk run."""
-    from _procs import HOST
-
-    cmd = [wrk, "-t4", "-c32", f"-d{duration}s", "--timeout", "10s"]
-    if lua is not None:
-        cmd += ["-s", str(lua)]
-    cmd.append(f"http://{HOST}:{port}{path}")
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True).stdout
-    rps = re.search(r"^Requests/sec:\s*([\d.]+)", out, re.M)
-    done = re.search(r"^\s*(\d+) requests in", out, re.M)
-    bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
-    if rps is None or done is None or bad:
-        raise RuntimeError(f"wrk: {'non-2xx answers' if bad else 'no Requests/sec'}:\n{out}")
-    return float(rps.group(1)), int(done.group(1))
+    """``(requests per second, requests)`` of one wrk run; any non-2xx answer is an error."""
+    cmd, figures = wrk_run(wrk, port, path, lua, duration, timeout="10s")
+    if figures["non2xx"] or not figures["requests"]:
+        raise RuntimeError(f"wrk: {figures['non2xx']} non-2xx answers, {figures['requests']} requests: {' '.join(cmd)}")
+    return figures["rps"], figures["requests"]
 
 
 def verify(port: int, small: bytes, big: bytes) -> None:
@@ -244,8 +221,6 @@ def local_rows(args: argparse.Namespace, wrk: str, root: Path, work: Path) -> tu
                         flush=True,
                     )
     finally:
-        from _procs import stop
-
         stop(proc)
     return results, cpu
 
@@ -273,8 +248,6 @@ def s3_row(root: Path) -> dict[str, float]:
         mount = s3.mount("s3", BUCKET)
         proc, port = start_gunicorn({"BENCH_ROOT": str(root), "BENCH_S3": json.dumps(mount)}, workers=1)
         try:
-            from _procs import HOST, stop
-
             worker = workers_of(proc)[0]
             status, _ = fetch(port, "/serve_s3/big.bin", {"Range": "bytes=0-9"})
             if status != 206:

@@ -39,7 +39,6 @@ import argparse
 import http.client
 import importlib.util
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -47,7 +46,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from _procs import HOST, free_port, stop, wait_for_port  # a module beside this script
+from _procs import HOST, free_port, stop, tail, wait_for_port  # modules beside this script
+from _wrk import fetch, run_wrk
 
 HERE = Path(__file__).resolve().parent
 APPS_DIR = HERE / "serve_apps"
@@ -79,7 +79,6 @@ ANCHORS = {
     "64MiB GET": {"nginx": 2900, "whitenoise": 2900, "flask": 2900},
     "50KB Range": {"nginx": 45199, "whitenoise": 4143, "flask": 2743},
 }
-UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}  # wrk's units are binary
 
 
 # --------------------------------------------------------------------------- prerequisites
@@ -105,13 +104,6 @@ def check_prerequisites() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- processes
-
-
-def tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 NGINX_CONF = """\
@@ -168,60 +160,17 @@ def gunicorn_command(name: str, root: Path, port: int) -> tuple[list[str], dict[
 # --------------------------------------------------------------------------- checks and load
 
 
-def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection(HOST, port, timeout=30)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
-
-
 def verify(port: int, small: bytes, big: bytes) -> list[str]:
     """Problems found with the server's answers (empty when it serves both requests exactly)."""
     problems = []
-    status, body = fetch(port, f"/files/{SMALL}")
+    status, body = fetch(port, f"/files/{SMALL}", timeout=30)
     if status != 200 or body != small:
         problems.append(f"GET {SMALL}: status {status}, {len(body)} bytes (want 200, {len(small)} exact bytes)")
     want = big[RANGE_START : RANGE_END + 1]
-    status, body = fetch(port, f"/files/{BIG}", {"Range": RANGE_HEADER})
+    status, body = fetch(port, f"/files/{BIG}", {"Range": RANGE_HEADER}, timeout=30)
     if status != 206 or body != want:
         problems.append(f"Range {RANGE_HEADER}: status {status}, {len(body)} bytes (want 206, {len(want)} exact bytes)")
     return problems
-
-
-def to_mb(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)\s*([KMGT]?B)", text.strip())
-    if not match:
-        raise ValueError(f"unreadable wrk transfer rate {text!r}")
-    return float(match.group(1)) * UNITS[match.group(2)] / 1e6
-
-
-def parse_wrk(output: str) -> dict:
-    rps = re.search(r"^Requests/sec:\s*([\d.]+)", output, re.M)
-    transfer = re.search(r"^Transfer/sec:\s*(\S+)", output, re.M)
-    if not rps or not transfer:
-        raise ValueError("no Requests/sec or Transfer/sec in wrk's output:\n" + output)
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", output)
-    errors = re.search(r"Socket errors:\s*(.+)", output)
-    return {
-        "rps": float(rps.group(1)),
-        "mbps": to_mb(transfer.group(1)),
-        "non2xx": int(non2xx.group(1)) if non2xx else 0,
-        "errors": errors.group(1).strip() if errors else "",
-    }
-
-
-def run_wrk(wrk: str, port: int, path: str, lua: Path | None, duration: int, timeout: str) -> tuple[list[str], dict]:
-    cmd = [wrk, "-t4", "-c32", f"-d{duration}s", "--timeout", timeout]
-    if lua is not None:
-        cmd += ["-s", str(lua)]
-    cmd.append(f"http://{HOST}:{port}{path}")
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"wrk exited with {out.returncode}: {out.stderr.strip()}")
-    return cmd, parse_wrk(out.stdout)
 
 
 # --------------------------------------------------------------------------- report
@@ -324,12 +273,12 @@ def measure(
         # connections would all stay on the first worker ready, halving a server whose app
         # takes longer to import. A steady-state server is what the rows compare.
         try:
-            run_wrk(wrk, port, ROWS[0][1], None, 1, args.timeout)
+            run_wrk(wrk, port, ROWS[0][1], None, 1, timeout=args.timeout)
         except (RuntimeError, ValueError, subprocess.TimeoutExpired):
             pass
         for label, path, ranged, basis in ROWS:
             try:
-                wrk_cmd, r = run_wrk(wrk, port, path, lua if ranged else None, args.duration, args.timeout)
+                wrk_cmd, r = run_wrk(wrk, port, path, lua if ranged else None, args.duration, timeout=args.timeout)
             except (RuntimeError, ValueError, subprocess.TimeoutExpired) as exc:
                 print(f"   {label}: wrk failed: {exc}")
                 continue
