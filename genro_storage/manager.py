@@ -257,9 +257,12 @@ class StorageManager:
             mount = self._mounts[name]
         except KeyError:
             raise MountNotFoundError(name, tuple(self._mounts)) from None
-        path = normalize_path(path, name) if path else ""
-        if parts:
-            path = join_path(path, *parts, mount=name)
+        if not path and len(parts) == 1:
+            path = normalize_path(parts[0], name)  # node('mount', 'path'): nothing to join
+        else:
+            path = normalize_path(path, name) if path else ""
+            if parts:
+                path = join_path(path, *parts, mount=name)
         return StorageNode(self, mount, path)
 
 

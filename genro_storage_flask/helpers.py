@@ -104,6 +104,37 @@ def send_node(
         raise TypeError(f"send_node() takes a StorageNode (ext.node('mount:path')), not {type(node).__name__}")
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # once: each proxy hop costs
     state = app_state(app)
+    if callable(max_age):
+        max_age = max_age(node.path)
+    elif max_age is None:
+        max_age = default_max_age(app, state, node)
+    if (
+        max_age is None
+        and mimetype is None
+        and download_name is None
+        and last_modified is None
+        and etag is True
+        and conditional
+        and not as_attachment
+    ):
+        options = options_for(state, node)  # the usual send_node(node): the app's own options
+    else:
+        given = _given(mimetype, as_attachment, download_name, conditional, etag, last_modified, max_age)
+        options = options_for(state, node, given)
+    environ = request._get_current_object().environ  # type: ignore[attr-defined]
+    return flask_response(respond_for(state, node, options, app, environ), options, app, environ)
+
+
+def _given(
+    mimetype: str | None,
+    as_attachment: bool,
+    download_name: str | None,
+    conditional: bool,
+    etag: bool | str,
+    last_modified: _dt.datetime | int | float | None,
+    max_age: int | None,
+) -> tuple[tuple[str, Any], ...]:
+    """The keywords of a ``send_node`` call that differ from their defaults, as options."""
     given: list[tuple[str, Any]] = []
     if mimetype is None and download_name is not None:
         mimetype = mimetypes.guess_type(download_name)[0]
@@ -121,12 +152,6 @@ def send_node(
         if isinstance(last_modified, _dt.datetime) and last_modified.tzinfo is None:
             last_modified = last_modified.replace(tzinfo=_dt.timezone.utc)
         given.append(("last_modified", last_modified))
-    if callable(max_age):
-        max_age = max_age(node.path)
-    elif max_age is None:
-        max_age = default_max_age(app, state, node)
     if max_age is not None:
         given.append(("max_age", max_age))
-    options = options_for(state, node, tuple(given))
-    environ = request._get_current_object().environ  # type: ignore[attr-defined]
-    return flask_response(respond_for(state, node, options, app, environ), options, app, environ)
+    return tuple(given)

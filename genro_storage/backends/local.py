@@ -266,7 +266,7 @@ class LocalBackend(StorageBackend):
         """
         if not path:
             raise IsADirectoryError(21, "Is a directory", self.root)
-        root, real_root = self._roots()
+        root, real_root = self._static or self._roots()
         inside = real_root.rstrip("/") + "/"
         full = f"{root}/{path}"
         known = openfiles.kept(full)

@@ -152,8 +152,9 @@ def parse_range(value: str | None, size: int) -> list[tuple[int, int]] | None:
         return None
     simple = _ONE_RANGE.fullmatch(value)
     if simple is not None:  # the common "bytes=first-[last]", without the general parse
-        start, last = _digits(simple.group(1)), simple.group(2)
-        stop = _digits(last) + 1 if last else size
+        first, last = simple.groups()
+        start = int(first) if len(first) <= 18 else _HUGE  # _digits, without the call
+        stop = (int(last) if len(last) <= 18 else _HUGE) + 1 if last else size
         if last and stop <= start:
             return None  # "last-pos < first-pos" makes the whole field invalid
         return [(start, min(stop, size))] if start < size else []

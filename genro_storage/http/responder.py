@@ -211,6 +211,7 @@ _ENVIRON_KEYS = {
     name: "HTTP_" + name.upper().replace("-", "_")
     for name in ("Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
 }
+_ENVIRON_ITEMS = tuple(_ENVIRON_KEYS.items())
 
 
 class EnvironHeaders:
@@ -227,6 +228,12 @@ class EnvironHeaders:
         except KeyError:
             key = "HTTP_" + name.upper().replace("-", "_")
         return self.environ.get(key, default)
+
+    def fields(self) -> dict[str, str]:
+        """The range and conditional fields the request has, by the names the responder
+        reads (``'If-None-Match'``): a plain dict, whose ``get`` is no Python call."""
+        environ = self.environ
+        return {name: value for name, key in _ENVIRON_ITEMS if (value := environ.get(key)) is not None}
 
 
 _WANTED = frozenset({*(name.lower() for name in _ENVIRON_KEYS), "accept"})
@@ -314,8 +321,9 @@ def respond(
         options = _DEFAULTS
     if method not in ("GET", "HEAD"):
         return empty_response(405, [NOT_ALLOWED])
-    headers = request_headers(headers)
-    backend = node.backend
+    # Read by the responder's own names only: from an environ, a dict of the fields it has.
+    headers = headers.fields() if type(headers) is EnvironHeaders else request_headers(headers)
+    backend = node.mount.backend
     shared = None
     try:
         if "local_files" in backend.capabilities:
@@ -395,7 +403,8 @@ def _respond(
     ranges = None
     if method == "GET" and options.conditional:
         ranges = parse_range(headers.get("Range"), size)
-        if ranges is not None and not _if_range_holds(headers.get("If-Range"), tag, last_modified):
+        if_range = headers.get("If-Range")
+        if ranges is not None and if_range is not None and not _if_range_holds(if_range, tag, last_modified):
             ranges = None
     if ranges is not None:
         if not ranges:
@@ -475,6 +484,7 @@ REPRESENTATIONS_MAX = 4096
 
 
 def _representation(node: StorageNode, info: dict[str, Any], options: ServeOptions) -> _Representation:
+    mount = node.mount
     key = (
         node.path,
         info["size"],
@@ -483,7 +493,7 @@ def _representation(node: StorageNode, info: dict[str, Any], options: ServeOptio
         info.get("etag"),
         options.token,
     )
-    cache = node.mount.serving_cache
+    cache = mount.serving_cache
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -525,9 +535,9 @@ def evaluate_preconditions(method: str, headers: Any, tag: str | None, last_modi
         tags = parse_etags(if_match)
         if tags is None or not (tags.star or (tag is not None and tags.contains_strong(tag))):
             return 412
-    else:
+    elif (value := headers.get("If-Unmodified-Since")) is not None:
         # Step 2: If-Unmodified-Since only when If-Match is absent.
-        since = parse_http_date(headers.get("If-Unmodified-Since"))
+        since = parse_http_date(value)
         if since is not None and last_modified is not None and last_modified > since:
             return 412
     if_none_match = headers.get("If-None-Match")
@@ -537,9 +547,9 @@ def evaluate_preconditions(method: str, headers: Any, tag: str | None, last_modi
         tags = parse_etags(if_none_match)
         if tags is not None and (tags.star or (tag is not None and tags.contains_weak(tag))):
             return 304 if method in ("GET", "HEAD") else 412
-    else:
+    elif (value := headers.get("If-Modified-Since")) is not None:
         # Step 4: If-Modified-Since only for GET/HEAD and without If-None-Match.
-        since = parse_http_date(headers.get("If-Modified-Since"))
+        since = parse_http_date(value)
         if since is not None and last_modified is not None and last_modified <= since:
             return 304
     return None
