@@ -67,15 +67,15 @@ def check_segments(path: str) -> None:
 
 def open_writer(node: StorageNode, overwrite: bool) -> IO[bytes]:
     """A writer publishing at close; without ``overwrite`` only if no file has the name by
-    then (atomically where the backend can; else checked first, a race the backend allows)."""
+    then. A name already taken is refused before any byte is read (one lookup), and again
+    at close where the backend checks atomically; elsewhere the check first is the only one,
+    a race the backend allows."""
     try:
         if overwrite:
             return node.open("wb")
-        if "exclusive_create" in node.capabilities:
-            return node.open("xb")
         if node.exists:
             raise FileExistsError(node.fullpath)
-        return node.open("wb")
+        return node.open("xb" if "exclusive_create" in node.capabilities else "wb")
     except FileExistsError:
         raise UploadRefused(409, f"{node.fullpath} exists (add ?overwrite=1 to replace it)") from None
 
@@ -89,14 +89,19 @@ def publish(node: StorageNode, writer: Any) -> None:
 
 
 def chunks(limit: int | None) -> Iterator[bytes]:
-    """The request body in chunks, refused (413) once past ``limit`` bytes."""
+    """The request body in chunks, refused (413) once past ``limit`` bytes, and refused (400)
+    when it ends short of its Content-Length: a server that hands the socket over as it is
+    (gunicorn) reads an end where the client went away, and a cut file must not be saved."""
     stream = request.stream
+    expected = request.content_length
     total = 0
     while chunk := stream.read(READ_SIZE):
         total += len(chunk)
         if limit is not None and total > limit:
             raise UploadRefused(413, f"the upload is larger than {limit} bytes")
         yield chunk
+    if expected is not None and total < expected:
+        raise UploadRefused(400, f"the upload ended after {total} of its {expected} bytes")
 
 
 def record(node: StorageNode, size: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 
 import httpx
 import pytest
@@ -101,6 +102,37 @@ def test_chunked_put_streams_to_s3(wire):
     assert response.status_code == 201, response.text
     fetched = client.get("/files/s3/chunked.bin")
     assert fetched.content == b"".join(body())
+
+
+def _put_cut_short(port: int, url: str, announced: int, sent: int) -> bytes:
+    """A PUT announcing ``announced`` bytes whose client stops after ``sent`` and closes its
+    side: gunicorn's worker then reads an end of stream, as when a client goes away."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        head = f"PUT {url} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {announced}\r\n\r\n"
+        sock.sendall(head.encode() + b"c" * sent)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("mount", ["files", "scratch", "s3"])
+def test_a_put_cut_short_is_not_saved(wire, mount):
+    client, server = wire
+    good = b"g" * 300_000
+    assert client.put(f"/files/{mount}/kept.bin", content=good).status_code == 201
+    for name, query in (("kept.bin", "?overwrite=1"), ("new.bin", "")):
+        answer = _put_cut_short(server["port"], f"/files/{mount}/{name}{query}", 1_000_000, 100_000)
+        assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+        assert b"ended after 100000 of its 1000000 bytes" in answer
+    assert client.get(f"/files/{mount}/kept.bin").content == good  # the old file is intact
+    assert client.get(f"/files/{mount}/new.bin").status_code == 404  # and no cut file appears
+    # A name taken already is refused before the body is read, whatever the backend: the
+    # client hears 409 without having to send the 200 MB it announced.
+    answer = _put_cut_short(server["port"], f"/files/{mount}/kept.bin", 200_000_000, 1000)
+    assert answer.startswith(b"HTTP/1.1 409"), answer[:200]
+    assert f"{mount}:kept.bin exists".encode() in answer
 
 
 @pytest.fixture(scope="module")
