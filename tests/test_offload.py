@@ -79,6 +79,15 @@ def test_active_content_keeps_its_sandbox_through_the_front_server(storage):
     route = ServeRoute(storage, offload={"disk": "x-accel-redirect"})
     answer = route.respond(route.resolve("disk/page.html"), "GET", {})
     assert "sandbox" in answer.header("Content-Security-Policy")
+    # nginx keeps Content-Disposition but drops the CSP unless its location adds it back.
+    assert answer.header("Content-Disposition") == 'attachment; filename="page.html"'
+    inline = Offload("x-accel-redirect", "/p/").respond(
+        storage.node("disk:page.html"), "GET", {}, ServeOptions(active_content="inline")
+    )
+    assert inline.header("Content-Disposition") is None and inline.header("Content-Security-Policy") is None
+    sendfile = Offload("x-sendfile").respond(storage.node("disk:page.html"), "GET", {})
+    assert "sandbox" in sendfile.header("Content-Security-Policy")  # the app's headers pass there
+    assert sendfile.header("Content-Disposition") is None
     attach = Offload("x-sendfile").respond(storage.node("disk:page.html"), "GET", {}, ServeOptions(as_attachment=True))
     assert answer.header("X-Accel-Redirect") == "/_genro_storage/disk/page.html"
     assert attach.header("Content-Disposition") == 'attachment; filename="page.html"'

@@ -133,6 +133,11 @@ class Offload:
         options = options if options is not None else ServeOptions()
         if self.mode == "redirect":
             return self._redirect(node, method, headers, options)
+        if self.mode == "x-accel-redirect" and options.active_content == "sandbox" and not options.as_attachment:
+            # nginx drops the sandboxing CSP on an internal redirect unless its location adds
+            # it back, but keeps Content-Disposition: active content is a download there too.
+            if _is_active(options.mimetype or node.mimetype):
+                options = ServeOptions.build(options, as_attachment=True)
         answer = respond(node, "HEAD", _WithoutRanges(request_headers(headers)), options)
         if answer.status != 200:
             return answer

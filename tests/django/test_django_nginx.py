@@ -102,6 +102,7 @@ def test_nginx_sends_what_django_allowed(nginx_site):
     assert named.status == 200 and body == b"non-ascii"  # an escaped URI, as nginx expects
     page, body = fetch(port, "/files/pub/page.html")
     assert page.status == 200 and "sandbox" in page.getheader("Content-Security-Policy")
+    assert page.getheader("Content-Disposition") == 'attachment; filename="page.html"'  # kept by nginx
     assert fetch(port, "/files/pub/dir/none.bin")[0].status == 404  # Django's answer
     assert fetch(port, "/_protected/pub/dir/data.bin")[0].status == 404  # internal only
     assert fetch(port, "/files/priv/dir/data.bin")[0].status == 403
