@@ -122,4 +122,12 @@ def url(target: str, expires: int) -> None:
     with _failures():
         if not node.isfile:
             raise ValueError(f"{node.fullpath} is not a file")
+        if not node.backend.supports("presign"):
+            try:
+                node.manager.url_signer(node.mount_name)
+            except StorageError:  # the core's message names its own call, not the app's keys
+                raise ValueError(
+                    f"mount {node.mount_name!r}: signed URLs need a secret: set SECRET_KEY "
+                    "or GENRO_STORAGE_URL_SECRET in the app's config"
+                ) from None
         click.echo(node.url(expires))

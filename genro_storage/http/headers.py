@@ -8,6 +8,7 @@ inside; only :func:`parse_range` and :func:`content_range` speak the inclusive w
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import timezone
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import quote
@@ -238,17 +239,17 @@ _ATTR_SAFE = "!#$&+-.^_`|~"
 def content_disposition(disposition: str, filename: str | None) -> str:
     """``attachment; filename="x.pdf"`` with an RFC 8187 ``filename*`` for non-ASCII names.
 
-    The plain ``filename`` is an ASCII fallback (non-ASCII replaced, quotes escaped) for
-    clients that predate RFC 6266.
+    The plain ``filename`` is an ASCII fallback for clients that predate RFC 6266: accents
+    dropped as werkzeug's ``send_file`` drops them (``résumé.pdf`` is ``resume.pdf``), any
+    other non-ASCII or unprintable character made ``_``, quotes escaped.
     """
     if not filename:
         return disposition
-    try:
-        filename.encode("ascii")
-        simple = True
-    except UnicodeEncodeError:
-        simple = False
-    fallback = filename.encode("ascii", "replace").decode("ascii") if not simple else filename
+    simple = filename.isascii()
+    fallback = filename
+    if not simple:
+        letters = unicodedata.normalize("NFKD", filename)
+        fallback = "".join(c if c.isascii() else "_" for c in letters if not unicodedata.combining(c))
     fallback = "".join(c if c.isprintable() else "_" for c in fallback)
     fallback = fallback.replace("\\", "\\\\").replace('"', '\\"')
     value = f'{disposition}; filename="{fallback}"'

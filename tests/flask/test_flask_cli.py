@@ -11,7 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask_helpers import HERE, REPO, new_app
+
+from genro_storage_flask import GenroStorage
 
 
 @pytest.fixture
@@ -130,6 +133,18 @@ def test_url(cli):
     result = runner.invoke(args=["storage", "url", "--expires", "60", "loc:docs/a.txt"])
     assert result.exit_code == 0
     assert result.output.startswith("/files/loc/docs/a.txt?expires=")
+
+
+def test_url_without_a_secret_names_the_config_keys(tmp_path):
+    (tmp_path / "a.txt").write_text("alpha")
+    app = Flask("no_secret")
+    app.config.update(TESTING=True, GENRO_STORAGE_MOUNTS=[{"name": "a", "type": "local", "path": str(tmp_path)}])
+    GenroStorage(app)
+    result = app.test_cli_runner().invoke(args=["storage", "url", "a:a.txt"])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "Error: mount 'a': signed URLs need a secret: set SECRET_KEY or GENRO_STORAGE_URL_SECRET in the app's config"
+    ]
 
 
 @pytest.mark.parametrize(
