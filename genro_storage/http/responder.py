@@ -484,7 +484,6 @@ REPRESENTATIONS_MAX = 4096
 
 
 def _representation(node: StorageNode, info: dict[str, Any], options: ServeOptions) -> _Representation:
-    mount = node.mount
     key = (
         node.path,
         info["size"],
@@ -493,7 +492,7 @@ def _representation(node: StorageNode, info: dict[str, Any], options: ServeOptio
         info.get("etag"),
         options.token,
     )
-    cache = mount.serving_cache
+    cache = node.mount.serving_cache
     cached = cache.get(key)
     if cached is not None:
         return cached
