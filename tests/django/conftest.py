@@ -37,6 +37,15 @@ def kind(request) -> str:
 
 
 @pytest.fixture
+def pub_priv(kind, tmp_path, request) -> dict:
+    """GENRO_STORAGE for the serving tests: mounts ``pub`` (public) and ``priv`` of ``kind``,
+    ``priv`` the default, and ``a`` (memory, the test models')."""
+    server = server_for(kind, request)
+    mounts = [mount_config(kind, "pub", tmp_path, server), mount_config(kind, "priv", tmp_path, server)]
+    return {"MOUNTS": [*mounts, {"name": "a", "type": "memory"}], "DEFAULT_MOUNT": "priv", "PUBLIC_MOUNTS": ["pub"]}
+
+
+@pytest.fixture
 def genro(kind, tmp_path, request):
     """A GenroStorage on mount ``m`` of ``kind`` (settings overridden for the test)."""
     from genro_storage_django.storage import GenroStorage

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.core import checks
 from django.test import AsyncClient, Client
 from django.test.utils import override_settings
-from helpers import mount_config, server_for
 
 from genro_storage_django import storage_manager
 from genro_storage_django.storage import GenroStorage
@@ -47,16 +46,9 @@ def configured(settings):
 
 
 @pytest.fixture
-def site(kind, tmp_path, request):
+def site(pub_priv):
     """Mounts ``pub`` (public) and ``priv`` of ``kind``, and ``a`` (the test models')."""
-    server = server_for(kind, request)
-    mounts = [mount_config(kind, "pub", tmp_path, server), mount_config(kind, "priv", tmp_path, server)]
-    settings = {
-        "MOUNTS": [*mounts, {"name": "a", "type": "memory"}],
-        "DEFAULT_MOUNT": "priv",
-        "PUBLIC_MOUNTS": ["pub"],
-        "AUTHORIZE": "test_django_serve.allow_listed",
-    }
+    settings = {**pub_priv, "AUTHORIZE": "test_django_serve.allow_listed"}
     ALLOWED.clear()
     with configured(settings):
         yield settings

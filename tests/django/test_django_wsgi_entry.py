@@ -15,7 +15,6 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
 from django.test.utils import override_settings
-from helpers import mount_config, server_for
 
 from genro_storage_django import storage_manager
 from genro_storage_django.wsgi import ServeApplication
@@ -103,16 +102,9 @@ def by_middleware(method: str, url: str, secure: bool = False, **headers: str) -
 
 
 @pytest.fixture
-def entry(kind, tmp_path, request):
+def entry(pub_priv):
     """The entry over Django's handler, mounts ``pub`` (public) and ``priv`` of ``kind``."""
-    server = server_for(kind, request)
-    mounts = [mount_config(kind, "pub", tmp_path, server), mount_config(kind, "priv", tmp_path, server)]
-    genro = {
-        "MOUNTS": [*mounts, {"name": "a", "type": "memory"}],
-        "DEFAULT_MOUNT": "priv",
-        "PUBLIC_MOUNTS": ["pub"],
-        "AUTHORIZE": "testapp.views.authorize_shared",
-    }
+    genro = {**pub_priv, "AUTHORIZE": "testapp.views.authorize_shared"}
     with override_settings(GENRO_STORAGE=genro, MIDDLEWARE=[*MIDDLEWARE, *settings.MIDDLEWARE], **SECURE_SITE):
         for mount in ("pub", "priv"):
             storage_manager().node(f"{mount}:dir/big.bin").write_bytes(BIG)
