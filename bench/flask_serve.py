@@ -200,13 +200,10 @@ def verify(port: int, small: bytes, big: bytes) -> None:
         status, body = fetch(port, f"/{view}/{SMALL}")
         if status != 200 or body != small:
             sys.exit(f"{view}: GET {SMALL} answered {status} with {len(body)} bytes (want 200, exact bytes)")
+    for view in (*VIEWS, *REFERENCES):  # the references answer the Range row only
         status, body = fetch(port, f"/{view}/{BIG}", {"Range": RANGE_HEADER})
         if status != 206 or body != big[RANGE_START : RANGE_END + 1]:
             sys.exit(f"{view}: Range {RANGE_HEADER} answered {status} with {len(body)} bytes (want 206, exact)")
-    for view in REFERENCES:
-        status, body = fetch(port, f"/{view}/{BIG}", {"Range": RANGE_HEADER})
-        if status != 206 or body != big[RANGE_START : RANGE_END + 1]:
-            sys.exit(f"{view}: answered {status} with {len(body)} bytes (want 206, exact)")
     print("   correctness check passed for every view (1 MiB GET 200 exact; Range 206 exact)")
 
 
