@@ -172,6 +172,11 @@ def load_config_file(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         # A table of mounts by name: {'uploads': {'type': 's3', ...}, ...}
         mounts = []
         for name, conf in data.items():
+            if isinstance(conf, list):
+                raise StorageConfigError(
+                    f"{file}: {name!r} holds a list, not one mount's keys: a list of mounts goes under "
+                    "'mounts' ([[mounts]] in TOML, 'mounts:' in YAML)"
+                )
             if not isinstance(conf, Mapping):
                 raise StorageConfigError(f"{file}: mount {name!r} must be a table of keys", mount=str(name))
             mounts.append({"name": name, **conf})

@@ -76,7 +76,7 @@ class StorageManager:
         """The mount dicts of a list, or of a YAML / JSON / TOML file."""
         if isinstance(source, (str, os.PathLike)):
             return load_config_file(source)
-        if isinstance(source, Mapping) or not isinstance(source, Iterable):
+        if isinstance(source, (Mapping, bytes, bytearray)) or not isinstance(source, Iterable):
             raise StorageConfigError(
                 f"a configuration is a list of mount dicts or a file path, not {type(source).__name__}"
             )

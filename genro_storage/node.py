@@ -31,9 +31,10 @@ if TYPE_CHECKING:
     from .backends.base import StorageBackend
     from .manager import Mount, StorageManager
 
-__all__ = ["StorageNode", "CommandError"]
+__all__ = ["StorageNode", "CommandError", "guess_mimetype"]
 
 _READ_MODES = {"r": False, "rt": False, "rb": True}
+_WRITE_MODES = {"w": False, "wt": False, "wb": True, "x": False, "xt": False, "xb": True}
 
 #: The media type of a compressed file, by the encoding ``mimetypes`` finds in its name.
 _ENCODED_TYPES = {
@@ -43,7 +44,17 @@ _ENCODED_TYPES = {
     "gzip": "application/gzip",
     "xz": "application/x-xz",
 }
-_WRITE_MODES = {"w": False, "wt": False, "wb": True, "x": False, "xt": False, "xb": True}
+
+
+def guess_mimetype(name: str) -> str | None:
+    """The media type of a file called ``name``, None if the name tells none. A compressed
+    name is its archive's type: 'notes.txt.gz' is a gzip file, not text, for that is what a
+    browser receives."""
+    mimetype, encoding = mimetypes.guess_type(name, strict=False)
+    if encoding:
+        return _ENCODED_TYPES.get(encoding, "application/octet-stream")
+    return mimetype
+
 
 #: Read handles that no service stands behind: returned without a wrapper.
 _PLAIN_READERS = (io.BufferedReader, io.FileIO, io.BytesIO)
@@ -223,11 +234,7 @@ class StorageNode:
     @property
     def mimetype(self) -> str:
         """The media type guessed from the name; ``application/octet-stream`` if unknown."""
-        mimetype, encoding = mimetypes.guess_type(self.basename, strict=False)
-        if encoding:
-            # 'notes.txt.gz' is a gzip file, not text: what a browser receives is the archive.
-            return _ENCODED_TYPES.get(encoding, "application/octet-stream")
-        return mimetype or "application/octet-stream"
+        return guess_mimetype(self.basename) or "application/octet-stream"
 
     @property
     def md5hash(self) -> str:

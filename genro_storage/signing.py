@@ -14,7 +14,7 @@ import math
 import time
 from urllib.parse import quote
 
-__all__ = ["URLSigner", "signing_key", "lifetime", "window_for", "MIN_SECRET_BYTES"]
+__all__ = ["URLSigner", "signing_key", "derive_secret", "lifetime", "window_for", "MIN_SECRET_BYTES"]
 
 #: The shortest secret accepted: 16 bytes (128 bits) is the least HMAC keys should carry;
 #: Django's SECRET_KEY has 50 characters.
@@ -37,30 +37,32 @@ def lifetime(expires_in: object) -> int:
     return math.ceil(expires_in)
 
 
-def signing_key(secret: object) -> bytes:
+def signing_key(secret: object, name: str = "the URL signing secret") -> bytes:
     """The HMAC key for ``secret`` (str or bytes, at least :data:`MIN_SECRET_BYTES` long),
-    or a ValueError/TypeError naming the problem. A number, ``True`` or anything else is
-    refused: ``bytes(12345)`` would be twelve thousand NUL bytes anyone could guess."""
+    or a ValueError/TypeError naming the problem (and ``name``, what the secret is called
+    where it was set). A number, ``True`` or anything else is refused: ``bytes(12345)``
+    would be twelve thousand NUL bytes anyone could guess."""
     if isinstance(secret, str):
         key = secret.encode("utf-8")
     elif isinstance(secret, (bytes, bytearray, memoryview)):
         key = bytes(secret)
     else:
-        raise TypeError(f"the URL signing secret must be str or bytes, not {type(secret).__name__}")
+        raise TypeError(f"{name} must be str or bytes, not {type(secret).__name__}")
     if len(key) < MIN_SECRET_BYTES:
         raise ValueError(
-            f"the URL signing secret is {len(key)} bytes long; use at least {MIN_SECRET_BYTES} "
-            "(e.g. secrets.token_urlsafe(32))"
+            f"{name} is {len(key)} bytes long; use at least {MIN_SECRET_BYTES} (e.g. secrets.token_urlsafe(32))"
         )
     if len(set(key)) == 1:
-        raise ValueError("the URL signing secret repeats one character; use a random one (secrets.token_urlsafe(32))")
+        raise ValueError(f"{name} repeats one character; use a random one (secrets.token_urlsafe(32))")
     return key
 
 
-def derive_secret(secret_key: str | bytes) -> str:
+def derive_secret(secret_key: object, name: str = "SECRET_KEY") -> str:
     """A URL signing key derived from a framework's ``SECRET_KEY``: an HMAC of a fixed
-    label, so the session key itself never signs URLs (and a leaked URL key is not it)."""
-    key = secret_key.encode() if isinstance(secret_key, str) else bytes(secret_key)
+    label, so the session key itself never signs URLs (and a leaked URL key is not it).
+    The key is held to :func:`signing_key`'s rules, since anyone who can guess it can sign
+    a URL to any file: a ValueError/TypeError naming ``name`` otherwise."""
+    key = signing_key(secret_key, name)
     return hmac.new(key, b"genro-storage: signed file URLs", hashlib.sha256).hexdigest()
 
 

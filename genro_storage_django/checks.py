@@ -61,7 +61,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     try:
         signing_key(conf.url_secret(config))
     except (TypeError, ValueError, ImproperlyConfigured) as exc:
-        errors.append(_error(7, f"GENRO_STORAGE['URL_SECRET']: {exc}", "leave it unset to derive one from SECRET_KEY"))
+        if config["URL_SECRET"] is None:  # derived from SECRET_KEY, whose own message this is
+            errors.append(_error(7, str(exc), "set a long random SECRET_KEY, or GENRO_STORAGE['URL_SECRET']"))
+        else:
+            errors.append(
+                _error(7, f"GENRO_STORAGE['URL_SECRET']: {exc}", "leave it unset to derive one from SECRET_KEY")
+            )
     try:
         conf.authorize(config)
     except ImproperlyConfigured as exc:

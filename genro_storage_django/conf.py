@@ -87,7 +87,11 @@ def url_secret(config: dict[str, Any] | None = None) -> str | bytes:
         raise ImproperlyConfigured(
             "GENRO_STORAGE['URL_SECRET'] is not set, and there is no SECRET_KEY to derive it from"
         )
-    return derive_secret(secret_key)
+    try:
+        return derive_secret(secret_key)
+    except (TypeError, ValueError) as exc:
+        # A guessable SECRET_KEY would let anyone sign a URL to any private file.
+        raise ImproperlyConfigured(f"{exc}; it signs storage URLs unless GENRO_STORAGE['URL_SECRET'] is set") from None
 
 
 def serve_options(config: dict[str, Any] | None = None) -> ServeOptions:

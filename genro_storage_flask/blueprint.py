@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import flask
-from flask import Blueprint, abort, current_app, redirect, request
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask.blueprints import BlueprintSetupState
 
 from genro_storage import StorageError, StorageNode
@@ -104,19 +104,28 @@ def serve(mount: str, path: str) -> flask.Response:
     node = found.node
     if path == "" or path.endswith("/"):
         return _listing(route, node)
-    if asked:
-        check_authorized(route, node, "read")
+    authorize = route.authorize
+    if asked and authorize is not None and not authorize(node, "read"):
+        # A folder's URL without its '/': whoever may list it is sent to its listing.
+        if route.listing and _is_folder(node) and authorize(node, "list"):
+            return _to_folder(mount, path)
+        abort(403)
     max_age = default_max_age(app, state, node)
     # A mount not in PUBLIC_MOUNTS (signed or authorised) is answered private: no shared cache keeps it.
     options = options_for(state, node, (("max_age", max_age),) if max_age is not None else ())
     response = respond_for(state, node, options, app)
     if response.status == 403 and route.listing and _is_folder(node):
         response.close()
-        # A folder's URL ends in '/', as its listing's links do: relative links then work.
-        target = request.script_root + request.path + "/"
-        query = request.query_string.decode("latin-1")
-        return redirect(target + ("?" + query if query else ""), 308)
+        return _to_folder(mount, path)
     return flask_response(response, options, app)
+
+
+def _to_folder(mount: str, path: str) -> flask.Response:
+    """308 to the folder's URL, which ends in '/' as its listing's links do (relative links
+    then work); the query (a signature) goes along as it came."""
+    target = url_for(str(request.endpoint), mount=mount, path=path + "/")
+    query = request.query_string.decode("latin-1")
+    return redirect(target + ("?" + query if query else ""), 308)
 
 
 def _is_folder(node: StorageNode) -> bool:

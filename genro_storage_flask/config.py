@@ -7,9 +7,12 @@ Every key, with its default:
   JSON or TOML file (see :meth:`genro_storage.StorageManager.configure`).
 - ``GENRO_STORAGE_URL_SECRET`` (``None``): the key signing URLs of local and memory mounts;
   when None, one derived from ``SECRET_KEY`` (never ``SECRET_KEY`` itself, so a leaked URL
-  key is not the session key). With neither, ``node.url()`` on those mounts raises.
-- ``GENRO_STORAGE_BASE_URL`` (``'/files/'``): where the blueprint is registered; signed URLs
-  point there. A path starting with ``/``, or an absolute ``http(s)://`` URL.
+  key is not the session key), which must then be at least 16 bytes, not one character
+  repeated. With neither, ``node.url()`` on those mounts raises.
+- ``GENRO_STORAGE_BASE_URL`` (``'/files/'``, under ``APPLICATION_ROOT`` when the app is
+  mounted below the site's root): the blueprint's public URL, which signed URLs start with;
+  the blueprint's routes default to it less ``APPLICATION_ROOT``. A path starting with
+  ``/``, or an absolute ``http(s)://`` URL.
 - ``GENRO_STORAGE_PUBLIC_MOUNTS`` (``[]``): mounts the blueprint serves without a signature
   or an ``authorize`` check. Files of every other mount are answered ``Cache-Control:
   private`` (never ``public``), by the blueprint, ``send_node`` and ``ext.serve`` alike.
@@ -118,7 +121,15 @@ def _url_secret(config: Mapping[str, Any]) -> str | bytes | None:
     secret = config[_key("URL_SECRET")]
     if secret is None:
         secret_key = config.get("SECRET_KEY")
-        return derive_secret(secret_key) if secret_key else None
+        if not secret_key:
+            return None
+        try:
+            return derive_secret(secret_key)
+        except (TypeError, ValueError) as exc:
+            # A guessable SECRET_KEY would let anyone sign a URL to any private file.
+            raise StorageConfigError(
+                f"{exc}; it signs the file URLs unless {_key('URL_SECRET')} is set", key="SECRET_KEY"
+            ) from None
     try:
         signing_key(secret)
     except (TypeError, ValueError) as exc:
@@ -173,6 +184,9 @@ def _flag(config: Mapping[str, Any], name: str) -> bool:
 
 def build_state(extension: Any, config: dict[str, Any]) -> AppState:
     """Set the defaults in ``config`` (``setdefault``), check every key, build the manager."""
+    root = config.get("APPLICATION_ROOT")
+    if isinstance(root, str) and root.startswith("/") and root.rstrip("/"):
+        config.setdefault(_key("BASE_URL"), root.rstrip("/") + DEFAULTS["BASE_URL"])  # the URL carries the root
     for name, default in DEFAULTS.items():
         config.setdefault(_key(name), default.copy() if isinstance(default, (list, dict)) else default)
     _check_known(config)

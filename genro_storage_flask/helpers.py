@@ -10,7 +10,6 @@ answers them: a view that checked access sends what no shared cache may hand to 
 from __future__ import annotations
 
 import datetime as _dt
-import mimetypes
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from flask import Flask, current_app, request
 
 from genro_storage import StorageNode
 from genro_storage.http import ServeOptions
+from genro_storage.node import guess_mimetype
 
 from .config import AppState
 from .extension import app_state
@@ -137,7 +137,7 @@ def _given(
     """The keywords of a ``send_node`` call that differ from their defaults, as options."""
     given: list[tuple[str, Any]] = []
     if mimetype is None and download_name is not None:
-        mimetype = mimetypes.guess_type(download_name)[0]
+        mimetype = guess_mimetype(download_name)
     if mimetype is not None:
         given.append(("mimetype", mimetype))
     if as_attachment:

@@ -44,6 +44,16 @@ def check_authorized(route: BlueprintRoute, node: StorageNode, action: str) -> N
         abort(403)
 
 
+def _default_prefix(base_url: str, root: object) -> str:
+    """The blueprint's routes for ``BASE_URL``: its path, less the ``APPLICATION_ROOT`` the
+    app is mounted under (a route matches what follows SCRIPT_NAME; a URL carries both)."""
+    path = urlsplit(base_url).path.rstrip("/")
+    root = root.rstrip("/") if isinstance(root, str) else ""
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root) :]
+    return path
+
+
 def register(
     setup: BlueprintSetupState,
     prefix_given: bool,
@@ -62,7 +72,7 @@ def register(
             "its mounts come from the app's config"
         ) from None
     if not prefix_given and "url_prefix" not in setup.options:
-        setup.url_prefix = urlsplit(state.base_url).path.rstrip("/")
+        setup.url_prefix = _default_prefix(state.base_url, app.config.get("APPLICATION_ROOT"))
     prefix = (setup.url_prefix or "").rstrip("/")
     public = state.public if served is None else state.public & served
     try:
@@ -76,9 +86,11 @@ def register(
         ) from None
     reachable = frozenset(state.storage.mounts) if served is None else served
     if not reachable <= public and not urlsplit(state.base_url).path.endswith(prefix + "/"):
+        root = app.config.get("APPLICATION_ROOT")
+        public_path = (root.rstrip("/") if isinstance(root, str) else "") + prefix + "/"
         raise RuntimeError(
             f"the storage blueprint is registered at {prefix + '/'!r} but {PREFIX}BASE_URL is {state.base_url!r}: "
-            f"signed URLs from node.url() would point elsewhere; set {PREFIX}BASE_URL to {prefix + '/'!r}"
+            f"signed URLs from node.url() would point elsewhere; set {PREFIX}BASE_URL to {public_path!r}"
         )
     upload_mounts = reachable if uploads is True else (uploads or frozenset())
     full_name = f"{setup.name_prefix}.{setup.name}".lstrip(".")

@@ -15,11 +15,12 @@ another site is refused (403). The answer is JSON: 201 with the new files' URLs,
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 from urllib.parse import urlsplit
 
 import flask
-from flask import abort, jsonify, request
+from flask import abort, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from genro_storage import StorageError, StorageNode
@@ -70,12 +71,31 @@ def upload(mount: str, path: str) -> flask.Response:
     except RequestEntityTooLarge:
         return _refusal(413, "the upload is too large", saved)
     except (StorageError, OSError) as exc:
-        status = 409 if isinstance(exc, _CONFLICTS) else status_for(exc)
-        return _refusal(status, str(exc), saved)
+        status, message = _store_refusal(exc, f"{mount}:{path}")
+        return _refusal(status, message, saved)
     records = [record(node, size) for node, size in saved]
     answer = _answer({"files": records}, 201)
     answer.headers["Location"] = records[0]["url"]
     return answer
+
+
+def _store_refusal(exc: BaseException, where: str) -> tuple[int, str]:
+    """The status and message for an upload the store refused. A write's own cases first:
+    the path in the way of another entry (409), a name too long (400), no space left (507).
+    A store out of reach (503) is told in general terms, its details (an endpoint, a
+    bucket) going to the app's log, not to the client."""
+    if isinstance(exc, _CONFLICTS):
+        return 409, str(exc)
+    code = getattr(exc, "errno", None)
+    if code == errno.ENAMETOOLONG:
+        return 400, str(exc)
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return 507, f"{where}: no space is left on the storage"
+    status = status_for(exc)
+    if status == 503:
+        current_app.logger.warning("upload to %s refused (503): %s", where, exc)
+        return 503, f"{where}: the storage cannot take the upload now; try again later"
+    return status, str(exc)
 
 
 def _check_same_origin() -> None:

@@ -91,9 +91,14 @@ def publish(node: StorageNode, writer: Any) -> None:
 def chunks(limit: int | None) -> Iterator[bytes]:
     """The request body in chunks, refused (413) once past ``limit`` bytes, and refused (400)
     when it ends short of its Content-Length: a server that hands the socket over as it is
-    (gunicorn) reads an end where the client went away, and a cut file must not be saved."""
+    (gunicorn) reads an end where the client went away, and a cut file must not be saved.
+    A chunked body reaches the app only from a server saying so (``wsgi.input_terminated``);
+    from another, werkzeug reads it as empty, so it is refused (411), not saved empty."""
     stream = request.stream
     expected = request.content_length
+    environ = request.environ
+    if expected is None and "HTTP_TRANSFER_ENCODING" in environ and not environ.get("wsgi.input_terminated"):
+        raise UploadRefused(411, "this server does not pass a chunked body on: send the upload with a Content-Length")
     total = 0
     while chunk := stream.read(READ_SIZE):
         total += len(chunk)

@@ -162,6 +162,18 @@ def test_config_file_errors(tmp_path):
         StorageManager(ini)
 
 
+def test_a_toml_list_under_another_name_points_to_mounts(tmp_path):
+    conf = tmp_path / "storage.toml"
+    conf.write_text('[[mount]]\nname = "a"\ntype = "memory"\n')
+    with pytest.raises(StorageConfigError, match=r"'mount' holds a list.*\[\[mounts\]\]"):
+        StorageManager(conf)
+
+
+def test_a_path_given_as_bytes_is_refused_by_its_type(tmp_path):
+    with pytest.raises(StorageConfigError, match="not bytes"):
+        StorageManager(str(tmp_path / "storage.yaml").encode())
+
+
 def test_callable_path_resolves_per_call(tmp_path):
     tenant = {"name": "alpha"}
     storage = StorageManager([{"name": "t", "type": "local", "path": lambda: tmp_path / tenant["name"]}])

@@ -26,6 +26,7 @@ from genro_storage import (
 )
 from genro_storage.backends.base import CAPABILITIES
 from genro_storage.errors import ErrorContext
+from genro_storage.signing import derive_secret
 
 
 @pytest.fixture
@@ -215,6 +216,13 @@ def test_weak_or_wrong_secrets_are_refused(storage, secret, error):
         storage.configure_urls(secret, "/files/")
     with pytest.raises(StorageConfigError):
         storage.node("disk:a.txt").url()  # nothing was configured
+
+
+@pytest.mark.parametrize("secret_key", [12345, True, "dev", b"x", "k" * 32])
+def test_a_key_derived_from_a_guessable_secret_key_is_refused(secret_key):
+    with pytest.raises((TypeError, ValueError), match="SECRET_KEY"):
+        derive_secret(secret_key)
+    assert derive_secret("a-long-random-secret-key-0123456789") != derive_secret("a-long-random-secret-key-012345678")
 
 
 @pytest.mark.parametrize("lifetime", [-100, 0, -0.5, float("nan"), float("inf"), "60", True, None, 10**12])

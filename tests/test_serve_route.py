@@ -241,6 +241,25 @@ def test_listing_a_path_longer_than_the_os_allows_is_not_an_error(hostile):
     assert get(app, "/f/" + "x" * 300).status == 404  # a name longer than NAME_MAX
 
 
+@pytest.mark.parametrize(
+    "accept, kind",
+    [
+        ("application/json", "json"),
+        ("text/html,application/json;q=0.9", "html"),
+        ("application/json;q=0.5, text/html;q=0.4", "json"),
+        ("text/html;q=0, */*", "json"),  # HTML refused, JSON taken through */*
+        ("application/*", "json"),
+        ("*/*", "html"),  # a tie: a browser's page
+        ("application/json;q=0", "html"),
+        ("application/json;q=nan", "html"),
+        ("", "html"),
+    ],
+)
+def test_a_listing_answers_the_type_accept_ranks_first(hostile, accept, kind):
+    response = get(StorageApp(hostile, listing=True), "/f/dir", accept=accept)
+    assert response.header("Content-Type").startswith("application/json" if kind == "json" else "text/html")
+
+
 def test_listing_head_has_no_body(hostile):
     app = StorageApp(hostile, listing=True)
     response = app.handle({"REQUEST_METHOD": "HEAD", "PATH_INFO": "/f/dir"})

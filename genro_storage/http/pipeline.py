@@ -250,10 +250,11 @@ def _entries(node: StorageNode) -> list[dict[str, Any]]:
 
 def _prefers_json(accept: str | None) -> bool:
     """Whether ``Accept`` ranks ``application/json`` above ``text/html`` (RFC 9110 12.5.1:
-    ``q=0`` refuses a type; the more specific range wins for each)."""
+    each type takes the weight of the most specific range matching it, ``type/subtype``
+    over ``type/*`` over ``*/*``; ``q=0`` refuses it). A tie is HTML's, as for a browser."""
     if not accept:
         return False
-    json_q = html_q = 0.0
+    ranges: list[tuple[str, float]] = []
     for item in accept.lower().split(","):
         media, *params = (part.strip() for part in item.split(";"))
         q = 1.0
@@ -264,11 +265,21 @@ def _prefers_json(accept: str | None) -> bool:
                     q = float(value)
                 except ValueError:
                     q = 0.0
-        if media == "application/json":
-            json_q = q
-        elif media == "text/html":
-            html_q = q
-    return json_q > 0 and json_q > html_q
+                if not 0.0 <= q <= 1.0:  # nan too
+                    q = 0.0
+        ranges.append((media, q))
+    return _weight(ranges, "application/json") > _weight(ranges, "text/html")
+
+
+def _weight(ranges: list[tuple[str, float]], media: str) -> float:
+    """The q of the most specific of ``ranges`` matching ``media``, 0 if none does."""
+    family = media.partition("/")[0] + "/*"
+    best, weight = -1, 0.0
+    for candidate, q in ranges:
+        rank = 2 if candidate == media else 1 if candidate == family else 0 if candidate == "*/*" else -1
+        if rank > best:
+            best, weight = rank, q
+    return weight
 
 
 def listing_response(node: StorageNode, base_url: str, method: str = "GET", accept: str | None = None) -> Response:

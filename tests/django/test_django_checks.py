@@ -86,3 +86,12 @@ def test_default_file_storage_is_flagged_where_django_ignores_it():
         assert "genro_storage.E005" not in ids(GENRO_STORAGE={"MOUNTS": []})
         return
     assert "genro_storage.E005" in ids(GENRO_STORAGE={"MOUNTS": []}, DEFAULT_FILE_STORAGE=STORAGE)
+
+
+@pytest.mark.parametrize("secret_key", ["dev", "k" * 40])
+def test_a_guessable_secret_key_cannot_sign_urls(secret_key):
+    # With no URL_SECRET, the URL key is derived from SECRET_KEY: anyone guessing it could
+    # sign a URL to any private file.
+    with override_settings(GENRO_STORAGE={"MOUNTS": []}, SECRET_KEY=secret_key):
+        messages = [m for m in check_settings() if m.id == "genro_storage.E007"]
+    assert messages and "SECRET_KEY" in messages[0].msg and "URL_SECRET" in messages[0].hint

@@ -101,6 +101,31 @@ def test_folder_without_slash_redirects_to_its_listing():
     assert response.headers["Location"].endswith("/files/pub/docs/")
 
 
+@pytest.mark.parametrize("name", ["a?b", "a#b", "%41", "x%2Fy", "é", "sp ace"])
+def test_the_redirect_to_a_folder_keeps_its_name(name):
+    app, ext = _app(listing=True)
+    with app.app_context():
+        ext.node(f"pub:{name}/in.txt").write_text("in")
+    client = app.test_client()
+    with app.test_request_context():
+        url = url_for("genro_storage.serve", mount="pub", path=name)
+    response = client.get(url, query_string={"v": "1"})
+    assert response.status_code == 308
+    listing = client.get(response.headers["Location"], headers={"Accept": "application/json"})
+    assert listing.status_code == 200
+    assert listing.json["path"] == f"pub:{name}" and [e["name"] for e in listing.json["entries"]] == ["in.txt"]
+    assert response.headers["Location"].endswith("/?v=1")
+
+
+def test_a_folder_without_slash_goes_to_its_listing_for_whoever_may_list_it():
+    app, _ = _app(listing=True, authorize=lambda node, action: action == "list")
+    client = app.test_client()
+    response = client.get("/files/priv/docs")
+    assert response.status_code == 308 and response.headers["Location"].endswith("/files/priv/docs/")
+    nobody, _ = _app(listing=True, authorize=lambda node, action: False)
+    assert nobody.test_client().get("/files/priv/docs").status_code == 403
+
+
 def test_a_file_url_with_a_slash_is_no_folder():
     app, _ = _app(listing=True, authorize=lambda node, action: action == "list")
     client = app.test_client()
@@ -207,6 +232,32 @@ def test_prefix_follows_base_url():
         url = ext.node("priv:x.txt").url()
     assert url.startswith("/media/priv/x.txt?")
     assert app.test_client().get(url).data == b"x"
+
+
+@pytest.mark.parametrize("config", [{}, {"GENRO_STORAGE_BASE_URL": "/app/files/"}])
+def test_an_app_mounted_under_a_prefix_signs_urls_that_work(config):
+    # The app is reached under /app (DispatcherMiddleware here, a server's SCRIPT_NAME alike);
+    # APPLICATION_ROOT says so, as Flask has it, and BASE_URL is the public URL.
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    from werkzeug.test import Client
+    from werkzeug.wrappers import Response as Plain
+
+    app, ext = new_app(GENRO_STORAGE_MOUNTS=[dict(m) for m in MOUNTS], APPLICATION_ROOT="/app", **config)
+    app.register_blueprint(ext.blueprint(listing=True, upload=True, authorize=lambda node, action: action != "read"))
+    assert sorted(rule.rule for rule in app.url_map.iter_rules() if rule.endpoint == "genro_storage.serve") == [
+        "/files/<mount>/",
+        "/files/<mount>/<path:path>",
+    ]
+    with app.app_context():
+        ext.node("priv:d/a.txt").write_text("private a")
+        signed = ext.node("priv:d/a.txt").url()
+    assert signed.startswith("/app/files/priv/d/a.txt?")
+    site = Client(DispatcherMiddleware(Plain("not the app", 404), {"/app": app}))
+    assert site.get(signed).get_data() == b"private a"
+    put = site.put("/app/files/priv/d/b.txt", data=b"new")
+    assert put.status_code == 201 and put.headers["Location"] == "/app/files/priv/d/b.txt"
+    listing = site.get("/app/files/priv/d/", headers={"Accept": "application/json"})
+    assert [e["url"] for e in listing.json["entries"]] == ["/app/files/priv/d/a.txt", "/app/files/priv/d/b.txt"]
 
 
 def test_upload_needs_authorize():

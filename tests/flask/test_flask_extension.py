@@ -73,7 +73,7 @@ def test_a_second_registration_is_refused():
 )
 def test_base_url_takes_a_path_or_an_absolute_url(base_url):
     app = Flask("ok")
-    app.config.update(SECRET_KEY="k" * 32, GENRO_STORAGE_BASE_URL=base_url)
+    app.config.update(SECRET_KEY=SECRET_KEY, GENRO_STORAGE_BASE_URL=base_url)
     GenroStorage(app)
     assert app.extensions["genro_storage"].base_url == base_url.rstrip("/") + "/"
 
@@ -130,6 +130,26 @@ def test_url_secret_is_derived_from_secret_key_never_the_key_itself():
     assert derived != with_key_itself
     assert derive_url_secret(SECRET_KEY) != SECRET_KEY
     assert derive_url_secret(SECRET_KEY) == derive_url_secret(SECRET_KEY.encode())
+
+
+@pytest.mark.parametrize("secret_key", [12345, True, "dev", b"x", "k" * 32])
+def test_a_guessable_secret_key_fails_at_init_app(secret_key):
+    # The URL key derived from a short or repeated SECRET_KEY (or from bytes(12345), NULs)
+    # would let anyone sign a URL to a private file.
+    app = Flask("weak")
+    app.config.update(SECRET_KEY=secret_key, GENRO_STORAGE_MOUNTS=[{"name": "scratch", "type": "memory"}])
+    with pytest.raises(StorageConfigError, match="key 'SECRET_KEY'.*GENRO_STORAGE_URL_SECRET"):
+        GenroStorage(app)
+
+
+def test_a_url_secret_makes_the_secret_key_irrelevant():
+    app = Flask("own")
+    app.config.update(
+        SECRET_KEY="dev", GENRO_STORAGE_URL_SECRET=SECRET_KEY, GENRO_STORAGE_MOUNTS=[{"name": "m", "type": "memory"}]
+    )
+    ext = GenroStorage(app)
+    with app.app_context():
+        assert "signature=" in ext.node("m:x").url()
 
 
 def test_without_any_secret_signed_urls_say_what_is_missing():

@@ -151,6 +151,17 @@ def test_download_name_with_non_ascii_characters(served):
     assert disposition.encode("latin-1").isascii()
 
 
+@pytest.mark.parametrize(
+    "download_name, content_type",
+    [("report.pdf", "application/pdf"), ("report.csv.gz", "application/gzip"), ("report", "application/octet-stream")],
+)
+def test_the_type_follows_the_download_name_a_compressed_one_too(served, download_name, content_type):
+    # 'report.csv.gz' holds gzip bytes, not CSV: typed as the node's own name would be.
+    client, _, _ = served
+    response = client.get("/f/doc.bin", query_string={"download_name": download_name})
+    assert response.headers["Content-Type"] == content_type
+
+
 def test_send_node_keyword_mimetype(served):
     client, _, _ = served
     response = client.get("/n/doc.bin")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import subprocess
 import sys
 
@@ -153,6 +154,47 @@ def test_the_same_origin_check_can_be_turned_off(mount):
     app, ext = _app(mount, GENRO_STORAGE_UPLOAD_SAME_ORIGIN=False)
     response = app.test_client().put("/files/m/x.txt", data=b"x", headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code == 201
+
+
+def test_a_chunked_put_through_a_server_that_drops_it_is_411_not_an_empty_file(tmp_path):
+    # werkzeug reads a chunked body as empty unless the server sets wsgi.input_terminated.
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    app, ext = _app({"name": "m", "type": "local", "path": str(tmp_path)})
+    answers = {}
+    for terminated in (False, True):
+        environ = EnvironBuilder(path=f"/files/m/chunked{int(terminated)}.bin", method="PUT").get_environ()
+        environ.pop("CONTENT_LENGTH", None)
+        environ.update({"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": io.BytesIO(b"a body " * 100)})
+        if terminated:
+            environ["wsgi.input_terminated"] = True
+        body, status, _ = run_wsgi_app(app, environ)
+        answers[terminated] = (status, json.loads(b"".join(body)))
+    assert answers[False][0].startswith("411") and "Content-Length" in answers[False][1]["error"]
+    assert answers[True][0].startswith("201")
+    assert not (tmp_path / "chunked0.bin").exists()
+    assert (tmp_path / "chunked1.bin").read_bytes() == b"a body " * 100
+
+
+def test_a_path_too_long_for_the_file_system_is_400(tmp_path):
+    app, _ = _app({"name": "m", "type": "local", "path": str(tmp_path)})
+    deep = "/".join(["d" * 200] * 30) + "/x.txt"  # each name fits; the whole path is past PATH_MAX
+    response = app.test_client().put(f"/files/m/{deep}", data=b"x")
+    assert response.status_code == 400, response.get_json()
+
+
+def test_a_store_out_of_reach_is_503_without_its_endpoint():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}"  # nothing listens there once closed
+    s3 = {"name": "m", "type": "s3", "bucket": "b", "endpoint_url": endpoint, "key": "k", "secret": "s"}
+    s3["config_kwargs"] = {"retries": {"max_attempts": 1}, "connect_timeout": 1}
+    app, ext = new_app(GENRO_STORAGE_MOUNTS=[s3], GENRO_STORAGE_PUBLIC_MOUNTS=["m"])
+    app.register_blueprint(ext.blueprint(upload=True, authorize=lambda node, action: True))
+    response = app.test_client().put("/files/m/a.txt", data=b"x")
+    assert response.status_code == 503
+    assert response.get_json()["error"].startswith("m:a.txt: ")
+    assert "127.0.0.1" not in response.get_data(as_text=True)
 
 
 #: Run in a child process: an upload with no file descriptor to spare (RLIMIT_NOFILE at
