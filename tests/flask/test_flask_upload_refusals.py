@@ -4,6 +4,7 @@ boundaries, 403 from another site, 503 out of file handles), never a 500."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import socket
@@ -195,6 +196,27 @@ def test_a_store_out_of_reach_is_503_without_its_endpoint():
     assert response.status_code == 503
     assert response.get_json()["error"].startswith("m:a.txt: ")
     assert "127.0.0.1" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "exc, status",
+    [
+        (OSError(errno.ENOSPC, "No space left on device", "m:a.txt"), 507),
+        (OSError(errno.EDQUOT, "Disk quota exceeded", "m:a.txt"), 507),
+        (OSError(errno.ENAMETOOLONG, "File name too long", "m:a.txt"), 400),
+        (FileExistsError(errno.EEXIST, "File exists", "m:a.txt"), 409),
+        (ConnectionError("http://10.0.0.5:9000/bucket/a.txt refused"), 503),
+    ],
+)
+def test_each_store_refusal_of_a_write_has_its_status(exc, status):
+    from genro_storage_flask.uploads import _store_refusal
+
+    app, _ = new_app()
+    with app.app_context():
+        got, message = _store_refusal(exc, "m:a.txt")
+    assert got == status
+    assert "m:a.txt" in message  # the upload's own name, whatever the store said
+    assert "10.0.0.5" not in message
 
 
 #: Run in a child process: an upload with no file descriptor to spare (RLIMIT_NOFILE at
