@@ -1,5 +1,5 @@
-"""The ``GENRO_STORAGE_*`` keys of ``app.config``: defaults, checks, and the state built
-from them once, in ``init_app``, so a mistake fails at start-up naming its key.
+"""The ``GENRO_STORAGE_*`` keys of ``app.config`` and the state built from them once, in
+``init_app``, each key checked there (:mod:`.keys`) so a mistake fails at start-up naming it.
 
 Every key, with its default:
 
@@ -34,36 +34,17 @@ Every key, with its default:
 
 from __future__ import annotations
 
-import difflib
-import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 from genro_storage import StorageConfigError, StorageManager
 from genro_storage.http import Offload, ServeOptions, offloads
-from genro_storage.signing import derive_secret, signing_key
+
+from . import keys
+from .keys import DEFAULTS, PREFIX
+from .keys import config_key as _key
 
 __all__ = ["PREFIX", "DEFAULTS", "AppState", "build_state"]
-
-PREFIX = "GENRO_STORAGE_"
-
-#: Every key this extension reads (without the prefix), with its default.
-DEFAULTS: dict[str, Any] = {
-    "MOUNTS": [],
-    "URL_SECRET": None,
-    "BASE_URL": "/files/",
-    "PUBLIC_MOUNTS": [],
-    "SERVE": {},
-    "OFFLOAD": {},
-    "MAX_UPLOAD_SIZE": None,
-    "UPLOAD_TYPES": {},
-    "UPLOAD_SAME_ORIGIN": True,
-}
-
-#: ``type/subtype`` or ``type/*`` (RFC 9110 tokens, lowercased).
-_MEDIA_PATTERN = re.compile(r"[a-z0-9!#$&^_.+-]+/(?:\*|[a-z0-9!#$&^_.+-]+)")
 
 #: Offloads every local mount with no offload of its own when ``USE_X_SENDFILE`` is on.
 X_SENDFILE = Offload("x-sendfile")
@@ -90,98 +71,6 @@ class AppState:
     derived: dict[Any, ServeOptions] = field(default_factory=dict)
 
 
-def _key(name: str) -> str:
-    return PREFIX + name
-
-
-def _check_known(config: Mapping[str, Any]) -> None:
-    """A ``GENRO_STORAGE_`` key this extension does not read is a typo: say which."""
-    known = [_key(name) for name in DEFAULTS]
-    for key in config:
-        if isinstance(key, str) and key.startswith(PREFIX) and key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
-            raise StorageConfigError(f"unknown config key {key!r}{hint}")
-
-
-def _mount_names(storage: StorageManager, value: Any, key: str) -> frozenset[str]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise StorageConfigError(f"must be a list of mount names, not {value!r}", key=_key(key))
-    names = tuple(value)
-    for name in names:
-        if not isinstance(name, str):
-            raise StorageConfigError(f"must hold mount names (strings), not {name!r}", key=_key(key))
-        if name not in storage.mounts:
-            known = ", ".join(sorted(storage.mounts)) or "none configured"
-            raise StorageConfigError(f"names {name!r}, which is not a mount (mounts: {known})", key=_key(key))
-    return frozenset(names)
-
-
-def _url_secret(config: Mapping[str, Any]) -> str | bytes | None:
-    secret = config[_key("URL_SECRET")]
-    if secret is None:
-        secret_key = config.get("SECRET_KEY")
-        if not secret_key:
-            return None
-        try:
-            return derive_secret(secret_key)
-        except (TypeError, ValueError) as exc:
-            # A guessable SECRET_KEY would let anyone sign a URL to any private file.
-            raise StorageConfigError(
-                f"{exc}; it signs the file URLs unless {_key('URL_SECRET')} is set", key="SECRET_KEY"
-            ) from None
-    try:
-        signing_key(secret)
-    except (TypeError, ValueError) as exc:
-        raise StorageConfigError(str(exc), key=_key("URL_SECRET")) from None
-    return secret
-
-
-def _upload_types(storage: StorageManager, value: Any) -> dict[str, tuple[str, ...]]:
-    key = _key("UPLOAD_TYPES")
-    if not isinstance(value, Mapping):
-        raise StorageConfigError(f"must be a dict of mount: [media types], not {type(value).__name__}", key=key)
-    types = {}
-    for mount, patterns in value.items():
-        _mount_names(storage, [mount], "UPLOAD_TYPES")
-        if isinstance(patterns, str) or not isinstance(patterns, Iterable):
-            raise StorageConfigError(f"{mount!r}: must be a list of media types like 'image/*'", key=key)
-        patterns = tuple(patterns)
-        for pattern in patterns:
-            if not isinstance(pattern, str) or not _MEDIA_PATTERN.fullmatch(pattern.lower()):
-                raise StorageConfigError(
-                    f"{mount!r}: {pattern!r} is not a media type like 'image/png' or 'image/*'", key=key
-                )
-        types[mount] = tuple(pattern.lower() for pattern in patterns)
-    return types
-
-
-def _max_upload_size(value: Any) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise StorageConfigError(f"must be bytes (at least 1) or None, not {value!r}", key=_key("MAX_UPLOAD_SIZE"))
-    return value
-
-
-def _base_url(value: Any) -> str:
-    """A path from the site's root (``/files/``) or an absolute http(s) URL, ending in ``/``."""
-    parts = urlsplit(value) if isinstance(value, str) else None
-    if parts is None or not (
-        (value.startswith("/") and not value.startswith("//")) or (parts.scheme in ("http", "https") and parts.netloc)
-    ):
-        raise StorageConfigError(
-            f"must be the blueprint's URL, a path like '/files/' or 'https://cdn.example.com/files/', not {value!r}",
-            key=_key("BASE_URL"),
-        )
-    return value if value.endswith("/") else value + "/"
-
-
-def _flag(config: Mapping[str, Any], name: str) -> bool:
-    value = config[_key(name)]
-    if not isinstance(value, bool):
-        raise StorageConfigError(f"must be True or False, not {value!r}", key=_key(name))
-    return value
-
-
 def build_state(extension: Any, config: dict[str, Any]) -> AppState:
     """Set the defaults in ``config`` (``setdefault``), check every key, build the manager."""
     root = config.get("APPLICATION_ROOT")
@@ -189,14 +78,14 @@ def build_state(extension: Any, config: dict[str, Any]) -> AppState:
         config.setdefault(_key("BASE_URL"), root.rstrip("/") + DEFAULTS["BASE_URL"])  # the URL carries the root
     for name, default in DEFAULTS.items():
         config.setdefault(_key(name), default.copy() if isinstance(default, (list, dict)) else default)
-    _check_known(config)
+    keys.check_known(config)
     storage = StorageManager()
     try:
         storage.configure(config[_key("MOUNTS")])
     except StorageConfigError as exc:
         raise StorageConfigError(f"{_key('MOUNTS')}: {exc}") from None
-    base_url = _base_url(config[_key("BASE_URL")])
-    secret = _url_secret(config)
+    base_url = keys.base_url(config[_key("BASE_URL")])
+    secret = keys.url_secret(config)
     if secret is not None:
         storage.configure_urls(secret, base_url)
     options = ServeOptions.from_mapping(config[_key("SERVE")], source=_key("SERVE"))  # its errors name the key
@@ -210,9 +99,9 @@ def build_state(extension: Any, config: dict[str, Any]) -> AppState:
         options=options,
         private_options=options if options.private else replace(options, private=True),
         base_url=base_url,
-        public=_mount_names(storage, config[_key("PUBLIC_MOUNTS")], "PUBLIC_MOUNTS"),
+        public=keys.mount_names(storage, config[_key("PUBLIC_MOUNTS")], "PUBLIC_MOUNTS"),
         offload=offload,
-        max_upload_size=_max_upload_size(config[_key("MAX_UPLOAD_SIZE")]),
-        upload_types=_upload_types(storage, config[_key("UPLOAD_TYPES")]),
-        same_origin=_flag(config, "UPLOAD_SAME_ORIGIN"),
+        max_upload_size=keys.max_upload_size(config[_key("MAX_UPLOAD_SIZE")]),
+        upload_types=keys.upload_types(storage, config[_key("UPLOAD_TYPES")]),
+        same_origin=keys.flag(config, "UPLOAD_SAME_ORIGIN"),
     )
