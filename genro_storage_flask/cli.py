@@ -81,9 +81,7 @@ def cp(source: str, dest: str, **values: Any) -> None:
     with _failures():
         target = parse_destination(app_state().storage, dest, src)
         report = run_transfer(src, target, values, stream=sys.stderr)
-    click.echo(str(report))
-    for path, exc in report.failed:
-        click.echo(f"failed: {path}: {exc}", err=True)
+    click.echo(str(report))  # the failures listed in it
     if not report.ok:
         sys.exit(1)
 

@@ -67,10 +67,17 @@ def test_x_accel_redirect_hands_over_an_escaped_uri_with_the_serving_headers(sto
     assert answer.header("Content-Length") == "0" and list(answer.body) == []
     assert answer.header("Content-Type") == "application/pdf"
     assert answer.header("X-Content-Type-Options") == "nosniff"
-    assert answer.header("ETag") and answer.header("Last-Modified")
+    assert answer.header("Last-Modified") and answer.header("Accept-Ranges") is None  # nginx adds its own
+    # nginx sends its own ETag, "<mtime>-<size>" in hex: the app's takes that form, so the
+    # validators a client holds are the ones the app judges.
+    st = os.stat(storage.node("disk:dir/ré sumé.pdf").backend.ospath("dir/ré sumé.pdf"))
+    assert answer.header("ETag") == f'"{int(st.st_mtime):x}-{st.st_size:x}"'
     # Preconditions stay with the app: a cached copy never reaches the front server.
     again = route.respond(target, "GET", {"If-None-Match": answer.header("ETag")})
     assert again.status == 304 and again.header("X-Accel-Redirect") is None
+    resumed = route.respond(target, "GET", {"If-Match": answer.header("ETag"), "Range": "bytes=10-"})
+    assert resumed.status == 200 and resumed.header("X-Accel-Redirect")
+    assert route.respond(target, "GET", {"If-Match": '"another"'}).status == 412
     missing = route.respond(route.resolve("disk/nope.pdf"), "GET", {})
     assert missing.status == 404 and missing.header("X-Accel-Redirect") is None
 
@@ -120,6 +127,20 @@ def test_redirect_presigns_with_the_download_name_and_s3_answers_with_it(storage
         assert got.headers["Content-Disposition"] == query["response-content-disposition"][0]
         assert got.read() == node.read_bytes()
     assert route.respond(route.resolve("s3/docs/none.pdf"), "GET", {}).status == 404  # the app's 404
+
+
+def test_a_redirect_carries_the_type_the_app_would_send_and_head_is_answered_here(storage):
+    route = ServeRoute(storage, offload={"s3": {"mode": "redirect", "expires_in": 120}})
+    node = storage.node("s3:docs/notes.txt")
+    node.write_text("plain words")  # stored as the service's default type
+    answer = route.respond(route.resolve("s3/docs/notes.txt"), "GET", {})
+    with urllib.request.urlopen(answer.header("Location")) as got:
+        assert got.headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert got.read() == b"plain words"
+    # A presigned URL is signed for GET: HEAD is answered by the app, from the metadata.
+    head = route.respond(route.resolve("s3/docs/notes.txt"), "HEAD", {})
+    assert head.status == 200 and head.header("Location") is None
+    assert head.header("Content-Length") == "11" and list(head.body) == []
 
 
 def test_async_body_streams_in_small_chunks_and_closes_once(storage, tmp_path):

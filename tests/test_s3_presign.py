@@ -58,6 +58,14 @@ def test_a_url_stays_the_same_within_its_window(s3_mount):
     assert "X-Amz-Expires=3899" in first  # valid at least an hour from any moment of the window
 
 
+def test_a_url_longer_than_s3_allows_is_refused_and_a_week_is_a_week(s3_mount):
+    presigner = s3_mount.get_backend("s").presigner
+    with pytest.raises(ValueError, match="7 days"):
+        s3_mount.node("s:a.txt").url(expires_in=7 * 24 * 3600 + 1)
+    week = presigner.url("a.txt", 7 * 24 * 3600, now=1_800_000_010)
+    assert "X-Amz-Expires=604800" in week and "X-Amz-Date=20270115T080010Z" in week  # signed then, not earlier
+
+
 def test_urls_are_signed_for_the_public_endpoint(s3_server):
     config = s3_server.mount("s", "contract", prefix="pub", public_endpoint_url="https://files.example.com")
     url = StorageManager([config]).node("s:a.txt").url(expires_in=60)

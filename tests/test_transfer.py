@@ -297,6 +297,12 @@ def test_readonly_destination_for_folders(tmp_path, s3_server):
     make_tree(storage, "src")
     with pytest.raises(StoragePermissionError):
         storage.node("src:src").copy_to("ro:x")
+    with pytest.raises(StoragePermissionError):  # a dry run promises nothing the real run refuses
+        storage.node("src:src").copy_to("ro:x", dry_run=True)
+    storage.add_mount(name="keep", type="memory", permissions="readwrite")
+    storage.node("keep:a.txt").write_text("a")
+    with pytest.raises(StoragePermissionError, match="delete"):
+        storage.node("keep:a.txt").move_to("src:a.txt", dry_run=True)
 
 
 def test_local_path_on_s3_node(all_mounts):

@@ -78,10 +78,14 @@ class Presigner:
         """A URL to GET ``key``, valid from the signing time for at least ``expires_in``
         seconds; ``response`` headers (``content-disposition``...) are S3's
         ``response-*`` overrides, signed with the rest."""
+        if expires_in > MAX_EXPIRES:
+            raise ValueError(f"an S3 presigned URL lasts at most 7 days ({MAX_EXPIRES} s), not {expires_in} s")
         window = window_for(expires_in) if window is None else window
+        if expires_in + window - 1 > MAX_EXPIRES:
+            window = 1  # no room left under S3's week for rounding: signed now, for just that long
         signed_at = int(time.time() if now is None else now)
         signed_at -= signed_at % window
-        expires = min(MAX_EXPIRES, expires_in + window - 1)  # still valid expires_in from now
+        expires = expires_in + window - 1  # still valid expires_in from any moment of the window
         creds = self._credentials.get_frozen_credentials()
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(signed_at))
         scope = f"{amz_date[:8]}/{self.region}/s3/aws4_request"

@@ -10,7 +10,12 @@ Per mount, one of three modes:
   Content-Type and Content-Disposition where the service allows it.
 
 Preconditions are still answered by the application (304, 412), so a cached copy costs no
-trip to the front server's disk.
+trip to the front server's disk. nginx sends its own ETag for the file it reads, so under
+``x-accel-redirect`` the application's ETag takes nginx's form (``"<mtime>-<size>"`` in
+hex): both judge the same validator. Ranges are the front server's, and so is what it
+sends after an internal redirect: an ``etag``, ``last_modified`` or ``conditional`` of
+the application's does not reach the client there (nginx's ``etag``, ``if_modified_since``
+and ``max_ranges`` settle them).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from urllib.parse import quote
 from ..errors import StorageConfigError, StorageError
 from .headers import content_disposition
 from .options import ACTIVE_TYPES, ServeOptions, _suggest
-from .responder import Response, empty_response, request_headers, respond, status_for
+from .responder import Response, content_type_for, empty_response, request_headers, respond, status_for
 
 if TYPE_CHECKING:
     from ..manager import StorageManager
@@ -138,10 +143,16 @@ class Offload:
             # it back, but keeps Content-Disposition: active content is a download there too.
             if _is_active(options.mimetype or node.mimetype):
                 options = ServeOptions.build(options, as_attachment=True)
+        if self.mode == "x-accel-redirect" and options.etag is True:
+            tag = _nginx_etag(node)
+            if tag is not None:
+                options = ServeOptions.build(options, etag=tag)
         answer = respond(node, "HEAD", _WithoutRanges(request_headers(headers)), options)
         if answer.status != 200:
             return answer
-        head = [(name, value) for name, value in answer.headers if name.lower() != "content-length"]
+        # The front server gives the length, and nginx its own Accept-Ranges beside any kept.
+        dropped = ("content-length", "accept-ranges") if self.mode == "x-accel-redirect" else ("content-length",)
+        head = [(name, value) for name, value in answer.headers if name.lower() not in dropped]
         if self.mode == "x-accel-redirect":
             head.append(("X-Accel-Redirect", self.location + quote(node.path, safe="/")))
         else:
@@ -154,6 +165,10 @@ class Offload:
         return Response(200, head)
 
     def _redirect(self, node: StorageNode, method: str, headers: Any, options: ServeOptions) -> Response:
+        if method == "HEAD":
+            # A presigned URL is signed for GET: a HEAD sent there is refused. The metadata
+            # the answer needs is the one request a redirect costs anyway.
+            return respond(node, method, headers, options)
         backend = node.backend
         try:
             info = backend.info(node.path)
@@ -171,6 +186,10 @@ class Offload:
             answer["content-disposition"] = content_disposition(disposition, options.download_name or node.basename)
         if answer and not backend.supports("presign_response"):
             return respond(node, method, headers, options)  # the service cannot be told: serve it here
+        if backend.supports("presign_response") and "content-type" not in answer:
+            # The stored type may be the service's default (binary/octet-stream): send the one
+            # this file would be served with here.
+            answer["content-type"] = content_type_for(node.mimetype)
         try:
             if answer:
                 url = backend.presign(node.path, self.expires_in, response=answer)
@@ -180,6 +199,16 @@ class Offload:
             return empty_response(status_for(exc))
         # The URL expires: no cache keeps the redirect longer than the page asking for it.
         return Response(302, [("Location", url), ("Cache-Control", "private, no-store"), ("Content-Length", "0")])
+
+
+def _nginx_etag(node: StorageNode) -> str | None:
+    """The ETag nginx sends for ``node``'s file (``"%xT-%xO"``: mtime and size in hex), or
+    None when the file cannot be looked at (the answer then says why)."""
+    try:
+        st = os.stat(node.backend.ospath(node.path))
+    except (StorageError, OSError):
+        return None
+    return f"{int(st.st_mtime):x}-{st.st_size:x}"
 
 
 def _is_active(media_type: str) -> bool:

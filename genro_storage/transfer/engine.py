@@ -212,11 +212,11 @@ def _is_within(folder: StorageNode, node: StorageNode) -> bool:
 
 
 def check(src: StorageNode, dest: StorageNode, options: TransferOptions, move: bool) -> None:
-    """Refuse what cannot run, before anything is read: permissions, a move off base64."""
-    if not options.dry_run:
-        dest.mount.require_write(dest.path)
-        if move:
-            src.mount.require_delete(src.path)
+    """Refuse what cannot run, before anything is read: permissions (a dry run too, so it
+    promises nothing the real run refuses), a move off base64."""
+    dest.mount.require_write(dest.path)
+    if move:
+        src.mount.require_delete(src.path)
     if move and src.backend.path_is_data:
         raise UnsupportedOperationError("move (the data is the path; use copy_to)", mount=src.mount_name, path=src.path)
 

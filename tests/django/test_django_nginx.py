@@ -98,6 +98,13 @@ def test_nginx_sends_what_django_allowed(nginx_site):
     assert whole.getheader("X-Content-Type-Options") == "nosniff"
     part, body = fetch(port, "/files/pub/dir/data.bin", Range="bytes=100-199")
     assert part.status == 206 and body == DATA[100:200]  # nginx answers the range
+    # The ETag a client holds is nginx's: the app judges that one too (a resumed download,
+    # a revalidation), and only nginx's Accept-Ranges is sent.
+    tag = whole.getheader("ETag")
+    resumed, body = fetch(port, "/files/pub/dir/data.bin", Range="bytes=100-199", **{"If-Match": tag})
+    assert resumed.status == 206 and body == DATA[100:200]
+    assert fetch(port, "/files/pub/dir/data.bin", **{"If-None-Match": tag})[0].status == 304
+    assert whole.getheader("Accept-Ranges") == "bytes"
     named, body = fetch(port, "/files/pub/" + quote("été/ça va.txt"))
     assert named.status == 200 and body == b"non-ascii"  # an escaped URI, as nginx expects
     page, body = fetch(port, "/files/pub/page.html")
