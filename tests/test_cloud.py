@@ -51,6 +51,23 @@ def test_metadata_round_trip(cloud):
     assert node.read() == "a,b\n1,2\n"
 
 
+@pytest.mark.parametrize("how", ["write_bytes", "stream", "stream_multipart"])
+def test_every_way_of_writing_stores_the_objects_type(cloud, how):
+    # A presigned URL, a CDN or a public bucket serve the stored type: it must be the file's.
+    kind, storage = cloud
+    node = storage.node(f"c:typed/{how}.pdf")
+    data = b"%PDF-1.4 " + b"x" * (6 * 2**20 if how == "stream_multipart" else 100)
+    modes = ["wb", "xb"] if how != "write_bytes" and "exclusive_create" in node.capabilities else ["wb"]
+    for mode in modes:
+        node = storage.node(f"c:typed/{how}-{mode}.pdf")
+        if how == "write_bytes":
+            node.write_bytes(data)
+        else:
+            with node.open(mode) as writer:
+                writer.write(data)
+        assert served_headers(kind, storage, node)[0] == "application/pdf", mode
+
+
 def test_service_md5_without_download(cloud):
     kind, storage = cloud
     node = storage.node("c:hashed.bin")

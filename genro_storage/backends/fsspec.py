@@ -276,9 +276,13 @@ class _SpooledUpload:
     upload that ``commit()`` completes and ``discard()`` aborts), so memory stays bounded.
     """
 
-    def __init__(self, fs: fsspec.AbstractFileSystem, full: str, exclusive: bool = False):
+    def __init__(
+        self, fs: fsspec.AbstractFileSystem, full: str, exclusive: bool = False, options: dict[str, Any] | None = None
+    ):
         self.fs = fs
         self.full = full
+        #: The service's options for the object (S3's ContentType), on every path that writes it.
+        self.options = options or {}
         #: Publish only if no object has the name by then (S3's If-None-Match: *).
         self.exclusive = exclusive
         self.limit = STREAM_BLOCK
@@ -296,7 +300,7 @@ class _SpooledUpload:
             self.buffer.write(data)
             if self.buffer.tell() >= self.limit:
                 mode = "xb" if self.exclusive else "wb"
-                self.file = self.fs.open(self.full, mode, autocommit=False, block_size=STREAM_BLOCK)
+                self.file = self.fs.open(self.full, mode, autocommit=False, block_size=STREAM_BLOCK, **self.options)
                 self.file.write(self.buffer.getbuffer())
                 self.buffer = None
         return size
@@ -322,9 +326,9 @@ class _SpooledUpload:
             if self.file is None:
                 assert self.buffer is not None
                 if self.exclusive:
-                    self.fs.pipe_file(self.full, self.buffer.getvalue(), mode="create")
+                    self.fs.pipe_file(self.full, self.buffer.getvalue(), mode="create", **self.options)
                 else:
-                    self.fs.pipe_file(self.full, self.buffer.getvalue())
+                    self.fs.pipe_file(self.full, self.buffer.getvalue(), **self.options)
                 self.buffer = None
             else:
                 self.file.close()
@@ -589,12 +593,17 @@ class FsspecBackend(StorageBackend):
     def open_write(self, path: str, *, exclusive: bool = False) -> AtomicWriter:
         if exclusive and "exclusive_create" not in self.capabilities:
             raise self.unsupported("exclusive create", path)
-        upload = _SpooledUpload(self.fs, self._writable_path(path), exclusive)
+        upload = _SpooledUpload(self.fs, self._writable_path(path), exclusive, self.write_options(path))
         return AtomicWriter(upload, upload.commit, upload.discard)
+
+    def write_options(self, path: str) -> dict[str, Any]:
+        """The filesystem's options for an object written at ``path``: none here; S3 gives its
+        Content-Type, so a streamed object is typed as an uploaded one is."""
+        return {}
 
     def write_bytes(self, path: str, data: bytes) -> None:
         full = self._writable_path(path)
-        self.fs.pipe_file(full, bytes(data))
+        self.fs.pipe_file(full, bytes(data), **self.write_options(path))
         self.forget(full)
         return None
 

@@ -7,7 +7,7 @@ import binascii
 from typing import IO, Any
 
 from ..errors import UnsupportedOperationError
-from .buckets import BucketBackend
+from .buckets import BucketBackend, content_type_header
 
 __all__ = ["GCSBackend"]
 
@@ -21,6 +21,11 @@ class GCSBackend(BucketBackend):
 
     protocol = "gcs"
     capabilities = frozenset({"metadata", "versions", "presign", "server_copy", "ranged_reads", "fsspec"})
+
+    def write_options(self, path: str) -> dict[str, Any]:
+        # gcsfs types what it streams by the name, but a single PUT as octet-stream.
+        kind = content_type_header(path).get("ContentType")
+        return {"content_type": kind} if kind else {}
 
     def md5_of(self, raw: dict[str, Any]) -> str | None:
         value = raw.get("md5Hash")  # base64 of the raw digest; absent on composite objects

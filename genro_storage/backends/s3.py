@@ -275,6 +275,9 @@ class S3Backend(BucketBackend):
             use_threads=(workers or PARALLEL_PARTS) > 1,
         )
 
+    def write_options(self, path: str) -> dict[str, Any]:
+        return content_type_header(path)  # as upload_file sets it: the object is served with its type
+
     def upload_file(
         self,
         local_path: str,
