@@ -138,15 +138,17 @@ class Offload:
         options = options if options is not None else ServeOptions()
         if self.mode == "redirect":
             return self._redirect(node, method, headers, options)
-        if self.mode == "x-accel-redirect" and options.active_content == "sandbox" and not options.as_attachment:
+        if self.mode == "x-accel-redirect":
+            changes: dict[str, Any] = {}
             # nginx drops the sandboxing CSP on an internal redirect unless its location adds
             # it back, but keeps Content-Disposition: active content is a download there too.
-            if _is_active(options.mimetype or node.mimetype):
-                options = ServeOptions.build(options, as_attachment=True)
-        if self.mode == "x-accel-redirect" and options.etag is True:
-            tag = _nginx_etag(node)
-            if tag is not None:
-                options = ServeOptions.build(options, etag=tag)
+            if options.active_content == "sandbox" and not options.as_attachment:
+                if _is_active(options.mimetype or node.mimetype):
+                    changes["as_attachment"] = True
+            if options.etag is True and (tag := _nginx_etag(node)) is not None:
+                changes["etag"] = tag
+            if changes:
+                options = ServeOptions.build(options, **changes)
         answer = respond(node, "HEAD", _WithoutRanges(request_headers(headers)), options)
         if answer.status != 200:
             return answer
