@@ -182,6 +182,19 @@ class StorageNode:
         """The folder holding this node; the root is its own parent (as in pathlib)."""
         return self._make(self._path.rpartition("/")[0])
 
+    def file_above(self) -> StorageNode | None:
+        """The nearest folder of this node's path that is a file instead (so the path names
+        nothing a folder could hold), or None. Asks from the nearest up and stops at the
+        first folder that exists: one request where the parent folder is there."""
+        node = self
+        while "/" in node._path:
+            node = node.parent
+            if node.isdir:
+                return None
+            if node.isfile:
+                return node
+        return None
+
     def child(self, *parts: str) -> StorageNode:
         """The node at ``parts`` below this one (each part is checked like any path)."""
         return self._make(join_path(self._path, *parts, mount=self._mount.name))

@@ -142,9 +142,7 @@ class GenroStorage(Storage):
         if not node.isdir:
             if not node.path:
                 return folders, files  # an empty mount
-            if node.exists:
-                raise NotADirectoryError(20, "Not a directory", node.fullpath)
-            if any(parent.isfile for parent in _parents(node)):
+            if node.exists or node.file_above() is not None:
                 raise NotADirectoryError(20, "Not a directory", node.fullpath)
             raise FileNotFoundError(2, "No such folder", node.fullpath)
         for child, info in node.entries():  # one listing, no request per name
@@ -236,15 +234,6 @@ def join_url(base: str, name: str | None) -> str:
 def django_time(stamp: float) -> _dt.datetime:
     """Seconds since the epoch under Django's rule: aware UTC with USE_TZ, else naive local."""
     return _dt.datetime.fromtimestamp(stamp, tz=_dt.timezone.utc if settings.USE_TZ else None)
-
-
-def _parents(node: StorageNode) -> list[StorageNode]:
-    """The folders above ``node`` inside its mount, nearest first."""
-    found = []
-    while node.path and "/" in node.path:
-        node = node.parent
-        found.append(node)
-    return found
 
 
 def _copy_content(content: Any, out: Any) -> None:

@@ -231,14 +231,10 @@ def _info_or_none(node: StorageNode) -> dict[str, Any] | None:
 def _refuse_file_parents(dest: StorageNode) -> None:
     """Refuse a destination that would lie below a file (object stores would store ``p``
     and ``p/x`` side by side; disks cannot). Asks from the nearest folder up, and stops
-    at the first one that exists: one request where the parent folder is there."""
-    node = dest
-    while "/" in node.path:
-        node = node.parent
-        if node.isdir:
-            return
-        if node.isfile:
-            raise StorageNotADirectoryError(dest.mount_name, dest.path, f"Not a directory: {node.fullpath} is a file")
+    at the first one that exists (:meth:`StorageNode.file_above`)."""
+    blocker = dest.file_above()
+    if blocker is not None:
+        raise StorageNotADirectoryError(dest.mount_name, dest.path, f"Not a directory: {blocker.fullpath} is a file")
 
 
 def plan(src: StorageNode, dest: StorageNode, options: TransferOptions, move: bool) -> list[_Item]:
